@@ -1,0 +1,110 @@
+/* config: mailkeep.conf, one table-driven parser (STYLE §6).
+ *
+ * The file is `key = value` lines, `[section]` headers and `#` comments
+ * (DESIGN §9). Every option lives in one table in config.c with its type,
+ * default, bounds and one line of documentation; docs/mailkeep.conf.5.md is
+ * checked against that table by the unit tests. Unknown keys and bad
+ * values are errors reported as FILE:LINE: reason. */
+#ifndef MK_CONFIG_H
+#define MK_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/buf.h"
+
+/* A comma-separated list value. */
+struct strlist {
+	char **v;
+	size_t n;
+};
+
+enum bare_newline_policy {
+	BARE_NEWLINE_NORMALIZE = 0,	/* bare CR/LF become CRLF */
+	BARE_NEWLINE_REJECT = 1,	/* the message is refused with 5xx */
+};
+
+/* Services that can listen; index into config.listen[]. */
+enum service {
+	SVC_SMTP,
+	SVC_SUBMISSION,
+	SVC_SUBMISSIONS,
+	SVC_IMAP,
+	SVC_IMAPS,
+	SVC_POP3,
+	SVC_POP3S,
+	SVC_COUNT
+};
+
+struct config {
+	char *path;		/* the file this was read from */
+
+	/* global */
+	char *hostname;
+	struct strlist domains;	/* first one is the primary domain */
+	char *data_dir;
+	char *user;		/* unprivileged user when started as root */
+	char *log_level;
+	char *control_socket;	/* default DATA/control.sock */
+
+	/* [tls] */
+	char *tls_cert;
+	char *tls_key;
+	char *tls_min_version;	/* "TLSv1.2" or "TLSv1.3" */
+	char *tls_ciphers;	/* TLS 1.2 cipher list; empty: OpenSSL default */
+
+	/* [listen] */
+	struct strlist listen[SVC_COUNT];
+
+	/* [smtp] */
+	uint64_t smtp_max_message_size;
+	uint64_t smtp_max_recipients;
+	uint64_t smtp_max_command_line;
+	uint64_t smtp_max_text_line;
+	uint64_t smtp_max_errors;
+	uint64_t smtp_max_connections;
+	uint64_t smtp_max_connections_per_ip;
+	uint64_t smtp_command_timeout;	/* seconds, RFC 5321 4.5.3.2.7 */
+	uint64_t smtp_data_timeout;	/* seconds between DATA blocks */
+	enum bare_newline_policy smtp_bare_newline;
+	struct strlist smtp_relay_networks;	/* CIDRs allowed to relay */
+	char *smtp_banner;	/* text after "220 hostname ESMTP" */
+
+	/* [delivery] */
+	char *recipient_delimiter;	/* "+" ; empty disables sub-addressing */
+	char *aliases_file;	/* /etc/aliases format; empty: none */
+
+	/* [queue] */
+	uint64_t queue_group_commit_max;	/* messages per fsync batch */
+};
+
+/* Read and validate FILE into *cfg. On failure returns -1 and writes
+ * "FILE:LINE: reason" (or "FILE: reason") to *err. */
+int config_load(struct config *cfg, const char *file, struct buf *err);
+/* Parse from memory (tests, fuzzing); name is used in messages. */
+int config_parse(struct config *cfg, const char *name, const char *text,
+		 size_t len, struct buf *err);
+void config_free(struct config *cfg);
+/* The configuration file to use: -c FILE, else $MAILKEEP_CONFIG, else
+ * /etc/mailkeep/mailkeep.conf. */
+const char *config_default_path(void);
+
+/* One entry per option, for documentation checks and `config dump`. */
+struct config_option_info {
+	const char *section;	/* "" for the global section */
+	const char *key;
+	const char *type;	/* string, list, size, count, seconds, enum, bool */
+	const char *def;	/* default value as written in the file */
+	const char *doc;
+};
+size_t config_option_count(void);
+const struct config_option_info *config_option(size_t i);
+
+/* Is domain (any case) one of ours? */
+bool config_is_local_domain(const struct config *cfg, const char *domain);
+/* Path under data_dir: DATA/<rel> into *out. */
+void config_data_path(const struct config *cfg, const char *rel,
+		      struct buf *out);
+
+#endif
