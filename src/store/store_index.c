@@ -1,0 +1,541 @@
+/* store_index: index.db, the per-account SQLite index (DESIGN §5).
+ *
+ * Durability: journal_mode=WAL with synchronous=FULL. With NORMAL a WAL
+ * commit is not fsynced, so a power loss after store_sync() returned could
+ * roll the index back: deliveries would come back through reconciliation,
+ * but flag changes and expunges would be lost and, worse, UIDs an IMAP
+ * client has already seen could be handed out again to other messages
+ * under the same UIDVALIDITY (RFC 9051 §2.3.1.1 forbids that). FULL costs
+ * one WAL fsync per commit, and the store commits once per delivery batch
+ * (group commit), so the price is paid per batch, not per message.
+ *
+ * Schema notes for the IMAP server built on this: mailboxes.name is the
+ * IMAP name ("INBOX", "Sent", Maildir++ hierarchy with '.'); messages are
+ * keyed (mailbox_id, uid) and keep an implicit rowid for a later FTS5
+ * external-content table; flags is an enum store_flag bitmask, keywords a
+ * space-separated list; expunged keeps (uid, modseq) for QRESYNC
+ * (RFC 7162 §3.2.5) and the delivery key, so an expunged message is not
+ * delivered again by a late retry. */
+#include "store/store_index.h"
+
+#include <sqlite3.h>
+#include <string.h>
+
+#include "lib/log.h"
+
+static const char schema_sql[] =
+	"CREATE TABLE meta("
+	" name TEXT PRIMARY KEY,"
+	" value INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE mailboxes("
+	" id INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL UNIQUE,"
+	" uidvalidity INTEGER NOT NULL CHECK (uidvalidity BETWEEN 1 AND 4294967295),"
+	" uidnext INTEGER NOT NULL DEFAULT 1,"
+	" highestmodseq INTEGER NOT NULL DEFAULT 1,"
+	" special_use TEXT,"
+	" subscribed INTEGER NOT NULL DEFAULT 1);"
+	"CREATE TABLE messages("
+	" mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
+	" uid INTEGER NOT NULL,"
+	" filename TEXT NOT NULL,"
+	" size INTEGER NOT NULL,"
+	" internaldate INTEGER NOT NULL,"
+	" flags INTEGER NOT NULL DEFAULT 0,"
+	" keywords TEXT,"
+	" modseq INTEGER NOT NULL,"
+	" delivery_key TEXT UNIQUE,"
+	" envelope TEXT,"
+	" bodystructure TEXT,"
+	" PRIMARY KEY (mailbox_id, uid));"
+	"CREATE UNIQUE INDEX messages_filename ON messages(mailbox_id, filename);"
+	"CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);"
+	"CREATE TABLE expunged("
+	" mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
+	" uid INTEGER NOT NULL,"
+	" modseq INTEGER NOT NULL,"
+	" delivery_key TEXT,"
+	" PRIMARY KEY (mailbox_id, uid)) WITHOUT ROWID;"
+	"CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);"
+	"CREATE INDEX expunged_key ON expunged(delivery_key)"
+	" WHERE delivery_key IS NOT NULL;";
+
+static const char *const stmt_sql[SIX_COUNT] = {
+	[SIX_MAILBOX_FIND] = "SELECT id FROM mailboxes WHERE name = ?1",
+	[SIX_MAILBOX_STATUS] =
+		"SELECT uidvalidity, uidnext, highestmodseq, subscribed,"
+		" special_use, (SELECT COUNT(*) FROM messages m"
+		" WHERE m.mailbox_id = b.id) FROM mailboxes b WHERE name = ?1",
+	[SIX_MAILBOX_LIST] = "SELECT id, name, uidvalidity FROM mailboxes ORDER BY id",
+	[SIX_MAILBOX_MAX_UIDVALIDITY] =
+		"SELECT COALESCE(MAX(uidvalidity), 0) FROM mailboxes",
+	[SIX_MAILBOX_ADD] = "INSERT INTO mailboxes(name, uidvalidity, special_use)"
+			    " VALUES (?1, ?2, ?3)",
+	[SIX_MAILBOX_BUMP_UID] =
+		"UPDATE mailboxes SET uidnext = uidnext + 1,"
+		" highestmodseq = highestmodseq + 1"
+		" WHERE id = ?1 AND uidnext <= 4294967295"
+		" RETURNING uidnext - 1, highestmodseq",
+	[SIX_MAILBOX_BUMP_MODSEQ] =
+		"UPDATE mailboxes SET highestmodseq = highestmodseq + 1"
+		" WHERE id = ?1 RETURNING highestmodseq",
+	[SIX_KEY_FIND] = "SELECT uid FROM messages WHERE delivery_key = ?1"
+			 " UNION ALL SELECT 0 FROM expunged WHERE delivery_key = ?1"
+			 " LIMIT 1",
+	[SIX_FILENAME_FIND] =
+		"SELECT uid FROM messages WHERE mailbox_id = ?1 AND filename = ?2",
+	[SIX_MSG_ADD] = "INSERT INTO messages(mailbox_id, uid, filename, size,"
+			" internaldate, flags, modseq, delivery_key)"
+			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[SIX_MSG_LIST] = "SELECT uid, filename FROM messages WHERE mailbox_id = ?1"
+			 " ORDER BY filename",
+	[SIX_MSG_DELETE] = "DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2"
+			   " RETURNING delivery_key",
+	[SIX_EXPUNGED_ADD] = "INSERT OR REPLACE INTO expunged(mailbox_id, uid,"
+			     " modseq, delivery_key) VALUES (?1, ?2, ?3, ?4)",
+};
+
+/* RFC 6154 attributes the store hands out, as static strings. */
+static const char *const special_uses[] = {
+	"\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash",
+};
+
+static void sql_error(struct store_index *ix, const char *op)
+{
+	log_error("store op=%s error=\"%s\"", op, sqlite3_errmsg(ix->db));
+}
+
+static sqlite3_stmt *stmt(struct store_index *ix, enum store_index_stmt which)
+{
+	if (ix->stmts[which] == NULL &&
+	    sqlite3_prepare_v3(ix->db, stmt_sql[which], -1,
+			       SQLITE_PREPARE_PERSISTENT, &ix->stmts[which],
+			       NULL) != SQLITE_OK) {
+		sql_error(ix, "prepare");
+		return NULL;
+	}
+	return ix->stmts[which];
+}
+
+/* Step s to completion (rows ignored) and reset it. */
+static int step_done(struct store_index *ix, sqlite3_stmt *s)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		;
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		sql_error(ix, "step");
+		return -1;
+	}
+	return 0;
+}
+
+/* Step s once: 1 row (left for the caller to read, then reset), 0 no row
+ * (reset), -1 error (reset). */
+static int step_row(struct store_index *ix, sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return 0;
+	sql_error(ix, "step");
+	return -1;
+}
+
+static int exec(struct store_index *ix, const char *sql)
+{
+	if (sqlite3_exec(ix->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		sql_error(ix, "exec");
+		return -1;
+	}
+	return 0;
+}
+
+static int pragmas(struct store_index *ix, const char **error_r)
+{
+	sqlite3_stmt *s = NULL;
+	bool wal = false;
+
+	if (sqlite3_prepare_v2(ix->db, "PRAGMA journal_mode=WAL", -1, &s,
+			       NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+		wal = strcmp((const char *)sqlite3_column_text(s, 0), "wal") == 0;
+	sqlite3_finalize(s);
+	if (!wal || exec(ix, "PRAGMA synchronous=FULL;"
+			     "PRAGMA foreign_keys=ON;"
+			     "PRAGMA trusted_schema=OFF;") < 0) {
+		*error_r = "cannot set up index (WAL mode)";
+		return -1;
+	}
+	return 0;
+}
+
+static int schema_version(struct store_index *ix, int64_t *version_r)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	*version_r = 0;
+	rc = sqlite3_prepare_v2(ix->db, "SELECT value FROM meta WHERE name ="
+				" 'schema_version'", -1, &s, NULL);
+	if (rc == SQLITE_ERROR) {	/* no meta table: an empty database */
+		sqlite3_finalize(s);
+		return 0;
+	}
+	if (rc != SQLITE_OK || (rc = sqlite3_step(s)) != SQLITE_ROW) {
+		sql_error(ix, "schema");
+		sqlite3_finalize(s);
+		return -1;
+	}
+	*version_r = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return 0;
+}
+
+static int schema(struct store_index *ix, bool create, const char **error_r)
+{
+	int64_t version;
+
+	if (store_index_begin(ix, error_r) < 0)
+		return -1;
+	if (schema_version(ix, &version) < 0)
+		*error_r = "cannot read index schema";
+	else if (version == 0 && !create)
+		*error_r = "index is empty";
+	else if (version == 0 && (exec(ix, schema_sql) < 0 ||
+				  exec(ix, "INSERT INTO meta VALUES ("
+					   "'schema_version', 1)") < 0))
+		*error_r = "cannot create index schema";
+	else if (version != 0 && version != STORE_INDEX_SCHEMA_VERSION)
+		*error_r = "index schema version not supported";
+	else
+		return store_index_commit(ix, error_r);
+	store_index_rollback(ix);
+	return -1;
+}
+
+int store_index_open(struct store_index *ix, const char *path, bool create,
+		     const char **error_r)
+{
+	int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+
+	memset(ix, 0, sizeof(*ix));
+	if (sqlite3_open_v2(path, &ix->db, flags, NULL) != SQLITE_OK) {
+		log_error("store op=open path=%s error=\"%s\"", path,
+			  ix->db ? sqlite3_errmsg(ix->db) : "out of memory");
+		*error_r = "cannot open index";
+		store_index_close(ix);
+		return -1;
+	}
+	sqlite3_extended_result_codes(ix->db, 1);
+	sqlite3_busy_timeout(ix->db, STORE_INDEX_BUSY_TIMEOUT_MS);
+	if (pragmas(ix, error_r) < 0 || schema(ix, create, error_r) < 0) {
+		store_index_close(ix);
+		return -1;
+	}
+	return 0;
+}
+
+int store_index_detach_wal(struct store_index *ix)
+{
+	return exec(ix, "PRAGMA journal_mode=DELETE");
+}
+
+void store_index_close(struct store_index *ix)
+{
+	for (size_t i = 0; i < SIX_COUNT; i++)
+		sqlite3_finalize(ix->stmts[i]);
+	if (ix->db != NULL && store_index_in_txn(ix))
+		store_index_rollback(ix);
+	sqlite3_close(ix->db);
+	memset(ix, 0, sizeof(*ix));
+}
+
+int store_index_begin(struct store_index *ix, const char **error_r)
+{
+	if (exec(ix, "BEGIN IMMEDIATE") < 0) {
+		*error_r = "index busy or unavailable";
+		return -1;
+	}
+	return 0;
+}
+
+int store_index_commit(struct store_index *ix, const char **error_r)
+{
+	if (exec(ix, "COMMIT") < 0) {
+		if (store_index_in_txn(ix))
+			store_index_rollback(ix);
+		*error_r = "cannot commit index";
+		return -1;
+	}
+	return 0;
+}
+
+void store_index_rollback(struct store_index *ix)
+{
+	if (store_index_in_txn(ix))
+		(void)exec(ix, "ROLLBACK");
+}
+
+bool store_index_in_txn(struct store_index *ix)
+{
+	return sqlite3_get_autocommit(ix->db) == 0;
+}
+
+int store_index_savepoint(struct store_index *ix)
+{
+	return exec(ix, "SAVEPOINT d");
+}
+
+int store_index_release(struct store_index *ix)
+{
+	return exec(ix, "RELEASE d");
+}
+
+void store_index_undo(struct store_index *ix)
+{
+	if (store_index_in_txn(ix))
+		(void)exec(ix, "ROLLBACK TO d; RELEASE d");
+}
+
+int store_index_mailbox_find(struct store_index *ix, const char *name,
+			     int64_t *id_r)
+{
+	sqlite3_stmt *s = stmt(ix, SIX_MAILBOX_FIND);
+	int ret;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	ret = step_row(ix, s);
+	if (ret == 1) {
+		*id_r = sqlite3_column_int64(s, 0);
+		sqlite3_reset(s);
+	}
+	return ret;
+}
+
+static int64_t max_uidvalidity(struct store_index *ix)
+{
+	sqlite3_stmt *s = stmt(ix, SIX_MAILBOX_MAX_UIDVALIDITY);
+	int64_t v = -1;
+
+	if (s != NULL && step_row(ix, s) == 1) {
+		v = sqlite3_column_int64(s, 0);
+		sqlite3_reset(s);
+	}
+	return v;
+}
+
+int store_index_mailbox_add(struct store_index *ix, const char *name,
+			    const char *special_use, uint32_t uidvalidity_min,
+			    const char **error_r)
+{
+	sqlite3_stmt *s = stmt(ix, SIX_MAILBOX_ADD);
+	int64_t prev = max_uidvalidity(ix), v = (int64_t)time(NULL);
+
+	/* RFC 9051 §2.3.1.1: a new mailbox never reuses an old UIDVALIDITY;
+	 * the creation time, kept unique across the account's mailboxes. */
+	if (v <= prev)
+		v = prev + 1;
+	if (v < (int64_t)uidvalidity_min)
+		v = uidvalidity_min;
+	*error_r = "cannot add mailbox";
+	if (s == NULL || prev < 0 || v > (int64_t)UINT32_MAX)
+		return -1;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, v);
+	if (special_use != NULL)
+		sqlite3_bind_text(s, 3, special_use, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 3);
+	return step_done(ix, s);
+}
+
+int store_index_mailbox_list(struct store_index *ix,
+			     int (*cb)(int64_t id, const char *name,
+				       uint32_t uidvalidity, void *ctx),
+			     void *ctx, const char **error_r)
+{
+	sqlite3_stmt *s = stmt(ix, SIX_MAILBOX_LIST);
+	int ret = 0, rc = 0;
+
+	*error_r = "cannot list mailboxes";
+	if (s == NULL)
+		return -1;
+	while (ret == 0 && (rc = step_row(ix, s)) == 1)
+		ret = cb(sqlite3_column_int64(s, 0),
+			 (const char *)sqlite3_column_text(s, 1),
+			 (uint32_t)sqlite3_column_int64(s, 2), ctx);
+	sqlite3_reset(s);
+	return ret < 0 || rc < 0 ? -1 : 0;
+}
+
+static const char *special_use_static(const char *s)
+{
+	for (size_t i = 0; s != NULL && i < sizeof(special_uses) / sizeof(*special_uses); i++)
+		if (strcmp(s, special_uses[i]) == 0)
+			return special_uses[i];
+	return NULL;
+}
+
+int store_index_mailbox_status(struct store_index *ix, const char *name,
+			       struct store_mailbox_status *status_r)
+{
+	sqlite3_stmt *s = stmt(ix, SIX_MAILBOX_STATUS);
+	int ret;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	ret = step_row(ix, s);
+	if (ret != 1)
+		return ret;
+	status_r->uidvalidity = (uint32_t)sqlite3_column_int64(s, 0);
+	status_r->uidnext = (uint32_t)sqlite3_column_int64(s, 1);
+	status_r->highestmodseq = (uint64_t)sqlite3_column_int64(s, 2);
+	status_r->subscribed = sqlite3_column_int(s, 3) != 0;
+	status_r->special_use =
+		special_use_static((const char *)sqlite3_column_text(s, 4));
+	status_r->messages = (uint64_t)sqlite3_column_int64(s, 5);
+	sqlite3_reset(s);
+	return 1;
+}
+
+/* Run s (bound by the caller) expecting at most one integer column. */
+static int find_uid(struct store_index *ix, sqlite3_stmt *s, uint32_t *uid_r)
+{
+	int ret = step_row(ix, s);
+
+	if (ret == 1) {
+		*uid_r = (uint32_t)sqlite3_column_int64(s, 0);
+		sqlite3_reset(s);
+	}
+	return ret;
+}
+
+int store_index_key_find(struct store_index *ix, const char *key,
+			 uint32_t *uid_r)
+{
+	sqlite3_stmt *s = stmt(ix, SIX_KEY_FIND);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	return find_uid(ix, s, uid_r);
+}
+
+int store_index_filename_find(struct store_index *ix, int64_t mailbox_id,
+			      const char *filename, uint32_t *uid_r)
+{
+	sqlite3_stmt *s = stmt(ix, SIX_FILENAME_FIND);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, mailbox_id);
+	sqlite3_bind_text(s, 2, filename, -1, SQLITE_STATIC);
+	return find_uid(ix, s, uid_r);
+}
+
+/* Take the mailbox's next UID and MODSEQ (RFC 9051 §2.3.1.1: UIDs strictly
+ * ascending, never reused; RFC 7162 §3.1.1: every change a new MODSEQ). */
+static int next_uid(struct store_index *ix, int64_t mailbox_id, uint32_t *uid_r,
+		    int64_t *modseq_r)
+{
+	sqlite3_stmt *s = stmt(ix, SIX_MAILBOX_BUMP_UID);
+	int ret;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, mailbox_id);
+	ret = step_row(ix, s);
+	if (ret != 1)
+		return -1;	/* gone, or all 2^32-1 UIDs used */
+	*uid_r = (uint32_t)sqlite3_column_int64(s, 0);
+	*modseq_r = sqlite3_column_int64(s, 1);
+	return step_done(ix, s);
+}
+
+int store_index_msg_add(struct store_index *ix, const struct store_index_msg *m,
+			uint32_t *uid_r, const char **error_r)
+{
+	sqlite3_stmt *s = stmt(ix, SIX_MSG_ADD);
+	int64_t modseq;
+
+	*error_r = "cannot add message to index";
+	if (s == NULL || next_uid(ix, m->mailbox_id, uid_r, &modseq) < 0)
+		return -1;
+	sqlite3_bind_int64(s, 1, m->mailbox_id);
+	sqlite3_bind_int64(s, 2, *uid_r);
+	sqlite3_bind_text(s, 3, m->filename, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, (int64_t)m->size);
+	sqlite3_bind_int64(s, 5, m->internaldate);
+	sqlite3_bind_int64(s, 6, m->flags);
+	sqlite3_bind_int64(s, 7, modseq);
+	if (m->key != NULL)
+		sqlite3_bind_text(s, 8, m->key, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 8);
+	return step_done(ix, s);
+}
+
+int store_index_msg_list(struct store_index *ix, int64_t mailbox_id,
+			 int (*cb)(uint32_t uid, const char *filename, void *ctx),
+			 void *ctx)
+{
+	sqlite3_stmt *s = stmt(ix, SIX_MSG_LIST);
+	int ret = 0, rc = 0;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, mailbox_id);
+	while (ret == 0 && (rc = step_row(ix, s)) == 1)
+		ret = cb((uint32_t)sqlite3_column_int64(s, 0),
+			 (const char *)sqlite3_column_text(s, 1), ctx);
+	sqlite3_reset(s);
+	return ret < 0 || rc < 0 ? -1 : 0;
+}
+
+static int64_t bump_modseq(struct store_index *ix, int64_t mailbox_id)
+{
+	sqlite3_stmt *s = stmt(ix, SIX_MAILBOX_BUMP_MODSEQ);
+	int64_t modseq;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, mailbox_id);
+	if (step_row(ix, s) != 1)
+		return -1;
+	modseq = sqlite3_column_int64(s, 0);
+	return step_done(ix, s) < 0 ? -1 : modseq;
+}
+
+int store_index_msg_expunge(struct store_index *ix, int64_t mailbox_id,
+			    uint32_t uid)
+{
+	sqlite3_stmt *del = stmt(ix, SIX_MSG_DELETE), *add = stmt(ix, SIX_EXPUNGED_ADD);
+	int64_t modseq = bump_modseq(ix, mailbox_id);
+
+	if (del == NULL || add == NULL || modseq < 0)
+		return -1;
+	sqlite3_bind_int64(del, 1, mailbox_id);
+	sqlite3_bind_int64(del, 2, uid);
+	if (step_row(ix, del) != 1)
+		return -1;
+	sqlite3_bind_int64(add, 1, mailbox_id);
+	sqlite3_bind_int64(add, 2, uid);
+	sqlite3_bind_int64(add, 3, modseq);
+	/* the key text lives until del is reset: bind a copy */
+	if (sqlite3_column_type(del, 0) == SQLITE_NULL)
+		sqlite3_bind_null(add, 4);
+	else
+		sqlite3_bind_text(add, 4, (const char *)sqlite3_column_text(del, 0),
+				  -1, SQLITE_TRANSIENT);
+	if (step_done(ix, del) < 0)
+		return -1;
+	return step_done(ix, add);
+}
