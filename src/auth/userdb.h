@@ -1,0 +1,111 @@
+/* userdb: accounts, local domains and aliases in DATA/mailkeep.db (SQLite,
+ * WAL, foreign keys on), the one user database for every protocol.
+ *
+ * Addresses are stored in canonical form: parsed as RFC 5321 mailboxes
+ * (UTF-8 local parts allowed), re-quoted only where needed, lower-cased.
+ * Local domains are the configuration's (given with
+ * userdb_set_config_domains, never stored) plus the `domains` table, which
+ * is read on every lookup so `mailkeep domain add` needs no restart.
+ * Accounts and aliases can only be created in a local domain.
+ *
+ * Passwords are crypt(3) hashes from libxcrypt: new ones are yescrypt;
+ * any hash crypt() accepts ($y$, $6$, $2b$, ...) verifies, so hashes can be
+ * imported from /etc/shadow or Dovecot. Comparisons are constant-time.
+ *
+ * Error strings are static, except database errors, which point into db and
+ * stay valid until the next call on it. */
+#ifndef MK_USERDB_H
+#define MK_USERDB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/buf.h"
+
+#define USERDB_SCHEMA_VERSION 1
+#define USERDB_BUSY_TIMEOUT_MS 5000	/* wait this long for a locked db */
+#define USERDB_PASSWORD_MAX 1024	/* bytes in a plaintext password */
+#define USERDB_ALIAS_MAX_TARGETS 1000	/* targets of one alias */
+
+struct userdb;
+
+/* A list of strings owned by the caller (free with userdb_strv_free). */
+struct userdb_strv {
+	char **v;
+	size_t n;
+};
+
+/* Open (creating the file 0600 and the schema if missing) the database. */
+int userdb_open(struct userdb **db_r, const char *path, const char **error_r);
+void userdb_close(struct userdb *db);
+/* The configuration's domains, always local; the strings are copied. */
+void userdb_set_config_domains(struct userdb *db, const char *const *domains,
+			       size_t n);
+
+/* Canonical form of a mailbox "local@domain" into out (reset first). */
+int userdb_address_normalize(const char *address, struct buf *out,
+			     const char **error_r);
+
+/* Add a run-time local domain (refused if already local). */
+int userdb_domain_add(struct userdb *db, const char *domain,
+		      const char **error_r);
+/* Remove a table domain; refused while accounts or aliases are in it. */
+int userdb_domain_del(struct userdb *db, const char *domain,
+		      const char **error_r);
+/* Is domain in the table (not the configuration)? 1 yes, 0 no, -1 error. */
+int userdb_domain_exists(struct userdb *db, const char *domain);
+/* Is domain local (configuration or table)? 1 yes, 0 no, -1 error. */
+int userdb_domain_is_local(struct userdb *db, const char *domain);
+/* The table's domains, sorted. */
+int userdb_domain_list(struct userdb *db, struct userdb_strv *out,
+		       const char **error_r);
+
+/* Create an account with a fresh yescrypt hash of password. */
+int userdb_user_add(struct userdb *db, const char *address,
+		    const char *password, int64_t *id_r, const char **error_r);
+/* Store an existing crypt(3) hash (import); refused if crypt() rejects it. */
+int userdb_user_add_hash(struct userdb *db, const char *address,
+			 const char *hash, int64_t *id_r, const char **error_r);
+/* Delete the account row; *id_r says whose mail store to retire. */
+int userdb_user_del(struct userdb *db, const char *address, int64_t *id_r,
+		    const char **error_r);
+/* Replace the password hash with a fresh yescrypt hash of password. */
+int userdb_user_passwd(struct userdb *db, const char *address,
+		       const char *password, const char **error_r);
+
+typedef void userdb_user_cb(void *ctx, int64_t id, const char *address,
+			    bool disabled);
+/* Call cb for every account in id order. */
+int userdb_user_list(struct userdb *db, userdb_user_cb *cb, void *ctx,
+		     const char **error_r);
+/* 1 found (*id_r set), 0 not found, -1 error. Disabled accounts are found. */
+int userdb_user_lookup(struct userdb *db, const char *address, int64_t *id_r);
+/* The account with the lowest id in domain: 1 found, 0 none, -1 error. */
+int userdb_user_first_in_domain(struct userdb *db, const char *domain,
+				int64_t *id_r, struct buf *address_r);
+/* 1 password ok, 0 bad password, unknown or disabled account (hashing
+ * against a dummy hash so each case takes the same time), -1 error. */
+int userdb_user_verify(struct userdb *db, const char *address,
+		       const char *password, int64_t *id_r);
+
+/* Add targets to alias (a mailbox, or "@domain" for the domain's
+ * catch-all) in one transaction; targets are mailboxes in any domain. */
+int userdb_alias_add(struct userdb *db, const char *alias,
+		     const char *const *targets, size_t ntargets,
+		     const char **error_r);
+/* Remove one target of alias, or all of them when target is NULL. */
+int userdb_alias_del(struct userdb *db, const char *alias, const char *target,
+		     const char **error_r);
+
+typedef void userdb_alias_cb(void *ctx, const char *alias, const char *target);
+/* Call cb for every (alias, target) pair, sorted. */
+int userdb_alias_list(struct userdb *db, userdb_alias_cb *cb, void *ctx,
+		      const char **error_r);
+/* Targets of alias (canonical form, or "@domain"): 1 found, 0 none, -1. */
+int userdb_alias_lookup(struct userdb *db, const char *alias,
+			struct userdb_strv *targets);
+
+void userdb_strv_free(struct userdb_strv *sv);
+
+#endif
