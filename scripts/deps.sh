@@ -19,6 +19,11 @@ for p in $want; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
 		missing="$missing $p"
 done
+# The daemon's unprivileged user (DESIGN §4); tests start it as root too.
+if [ "${1:-build}" = test ] && [ "$(id -u)" -eq 0 ] && ! id mailkeep >/dev/null 2>&1; then
+	useradd --system --no-create-home --home-dir /nonexistent \
+		--shell /usr/sbin/nologin mailkeep
+fi
 [ -z "$missing" ] && exit 0
 
 echo "deps: installing:$missing"

@@ -26,7 +26,8 @@ void buf_appends(struct buf *b, const char *s);
 void buf_appendc(struct buf *b, char c);
 void buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 /* Drop the first n bytes. */
 void buf_consume(struct buf *b, size_t n);
 /* Shorten to n bytes (n <= len). */

@@ -1,0 +1,76 @@
+/* lookup: the daemon's view of users, aliases and domains. */
+#include "auth/lookup.h"
+
+#include "auth/userdb.h"
+#include "lib/log.h"
+#include "mail/aliases.h"
+
+static struct userdb *udb;
+static struct aliases *aliases;
+
+static void load_aliases(const struct config *cfg)
+{
+	struct buf err = BUF_INIT;
+	struct aliases *next = NULL;
+
+	if (*cfg->aliases_file == '\0') {
+		aliases_free(aliases);
+		aliases = NULL;
+		return;
+	}
+	if (aliases_load(cfg->aliases_file, &next, &err) < 0) {
+		log_error("event=aliases status=failed reason=\"%s\" action=\"%s\"",
+			  buf_cstr(&err), aliases ? "keeping the previous table" :
+			  "no aliases file in use");
+		buf_free(&err);
+		return;
+	}
+	buf_free(&err);
+	aliases_free(aliases);
+	aliases = next;
+}
+
+int lookup_init(const struct config *cfg, const char **error_r)
+{
+	struct buf path = BUF_INIT;
+	int r;
+
+	config_data_path(cfg, "mailkeep.db", &path);
+	r = userdb_open(&udb, path.ptr, error_r);
+	buf_free(&path);
+	if (r < 0)
+		return -1;
+	lookup_reload(cfg);
+	return 0;
+}
+
+void lookup_reload(const struct config *cfg)
+{
+	userdb_set_config_domains(udb, (const char *const *)cfg->domains.v,
+				  cfg->domains.n);
+	load_aliases(cfg);
+}
+
+void lookup_shutdown(void)
+{
+	userdb_close(udb);
+	udb = NULL;
+	aliases_free(aliases);
+	aliases = NULL;
+}
+
+enum resolve_status lookup_resolve(const struct config *cfg, const char *address,
+				   struct resolve_result *out,
+				   const char **error_r)
+{
+	struct resolve_ctx ctx = {
+		.db = udb,
+		.aliases = aliases,
+		.primary_domain = cfg->domains.v[0],
+		.config_domains = (const char *const *)cfg->domains.v,
+		.nconfig_domains = cfg->domains.n,
+		.delimiter = cfg->recipient_delimiter,
+	};
+
+	return resolve_address(&ctx, address, out, error_r);
+}

@@ -1,0 +1,620 @@
+/* config: the option table and the mailkeep.conf parser.
+ *
+ * Each option is one row {section, key, type, field, default, bounds, doc};
+ * defaults are parsed through the same code as file values, so the table is
+ * the single source of truth for the parser, `config check`, and the
+ * documentation test that compares docs/mailkeep.conf.5.md with it. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/str.h"
+#include "lib/xalloc.h"
+#include "lib/netaddr.h"
+
+#define CONFIG_MAX_FILE (1024 * 1024)
+#define CONFIG_MAX_LINE 4096
+
+enum opt_type { OPT_STRING, OPT_LIST, OPT_SIZE, OPT_COUNT, OPT_SECONDS,
+		OPT_ENUM, OPT_BOOL };
+
+static const char *const type_names[] = {
+	"string", "list", "size", "count", "seconds", "enum", "bool"
+};
+
+struct opt {
+	const char *section;
+	const char *key;
+	enum opt_type type;
+	size_t offset;
+	const char *def;	/* NULL: required; "" empty string/list */
+	uint64_t min, max;	/* numeric bounds */
+	const char *const *enums;	/* OPT_ENUM values, index = stored value */
+	const char *doc;
+};
+
+#define F(field) offsetof(struct config, field)
+
+static const char *const bare_newline_values[] = { "normalize", "reject", NULL };
+static const char *const log_level_values[] = {
+	"error", "warn", "info", "debug", NULL
+};
+static const char *const tls_version_values[] = { "TLSv1.2", "TLSv1.3", NULL };
+
+#define KB 1024ull
+#define MB (1024ull * 1024)
+#define GB (1024ull * 1024 * 1024)
+
+static const struct opt options[] = {
+	{ "", "hostname", OPT_STRING, F(hostname), NULL, 0, 0, NULL,
+	  "fully qualified name of this mail host (SMTP banner, HELO, Received:)" },
+	{ "", "domains", OPT_LIST, F(domains), NULL, 0, 0, NULL,
+	  "mail domains this server receives mail for; the first is the primary domain" },
+	{ "", "data_dir", OPT_STRING, F(data_dir), NULL, 0, 0, NULL,
+	  "where accounts, mail and the queue live (relative paths are relative to the config file)" },
+	{ "", "user", OPT_STRING, F(user), "mailkeep", 0, 0, NULL,
+	  "unprivileged user the worker processes run as when started as root" },
+	{ "", "log_level", OPT_STRING, F(log_level), "info", 0, 0, log_level_values,
+	  "error, warn, info or debug" },
+	{ "", "control_socket", OPT_STRING, F(control_socket), "", 0, 0, NULL,
+	  "UNIX socket of the running daemon for the CLI; empty means DATA/control.sock" },
+
+	{ "tls", "cert", OPT_STRING, F(tls_cert), "", 0, 0, NULL,
+	  "PEM certificate chain (e.g. certbot's fullchain.pem); required when any service listens" },
+	{ "tls", "key", OPT_STRING, F(tls_key), "", 0, 0, NULL,
+	  "PEM private key; must not be readable by group or others" },
+	{ "tls", "min_version", OPT_STRING, F(tls_min_version), "TLSv1.2", 0, 0,
+	  tls_version_values, "lowest TLS version offered: TLSv1.2 or TLSv1.3" },
+	{ "tls", "ciphers", OPT_STRING, F(tls_ciphers), "", 0, 0, NULL,
+	  "OpenSSL cipher list for TLS 1.2; empty keeps OpenSSL's default" },
+
+	{ "listen", "smtp", OPT_LIST, F(listen[SVC_SMTP]), "", 0, 0, NULL,
+	  "addresses for SMTP (MX, port 25), e.g. 0.0.0.0:25, [::]:25" },
+	{ "listen", "submission", OPT_LIST, F(listen[SVC_SUBMISSION]), "", 0, 0, NULL,
+	  "addresses for mail submission with STARTTLS (port 587)" },
+	{ "listen", "submissions", OPT_LIST, F(listen[SVC_SUBMISSIONS]), "", 0, 0, NULL,
+	  "addresses for submission over implicit TLS (port 465)" },
+	{ "listen", "imap", OPT_LIST, F(listen[SVC_IMAP]), "", 0, 0, NULL,
+	  "addresses for IMAP with STARTTLS (port 143)" },
+	{ "listen", "imaps", OPT_LIST, F(listen[SVC_IMAPS]), "", 0, 0, NULL,
+	  "addresses for IMAP over implicit TLS (port 993)" },
+	{ "listen", "pop3", OPT_LIST, F(listen[SVC_POP3]), "", 0, 0, NULL,
+	  "addresses for POP3 with STLS (port 110)" },
+	{ "listen", "pop3s", OPT_LIST, F(listen[SVC_POP3S]), "", 0, 0, NULL,
+	  "addresses for POP3 over implicit TLS (port 995)" },
+
+	{ "smtp", "max_message_size", OPT_SIZE, F(smtp_max_message_size), "50M",
+	  1 * KB, 2 * GB, NULL,
+	  "largest message accepted (SIZE, RFC 1870); larger gets 552 5.3.4" },
+	{ "smtp", "max_recipients", OPT_COUNT, F(smtp_max_recipients), "100",
+	  1, 1000, NULL,
+	  "recipients per message; more get 452 4.5.3" },
+	{ "smtp", "max_command_line", OPT_SIZE, F(smtp_max_command_line), "512",
+	  512, 64 * KB, NULL,
+	  "longest command line in octets with CRLF (RFC 5321 4.5.3.1.4); longer gets 500 5.5.2" },
+	{ "smtp", "max_text_line", OPT_SIZE, F(smtp_max_text_line), "1000",
+	  1000, 1 * MB, NULL,
+	  "longest message text line in octets with CRLF (RFC 5321 4.5.3.1.6); longer is refused" },
+	{ "smtp", "max_errors", OPT_COUNT, F(smtp_max_errors), "10", 1, 1000, NULL,
+	  "bad commands in one session before the server closes it (421 4.7.0)" },
+	{ "smtp", "max_connections", OPT_COUNT, F(smtp_max_connections), "1000",
+	  1, 1000000, NULL,
+	  "simultaneous SMTP sessions in all; more get 421 4.3.2" },
+	{ "smtp", "max_connections_per_ip", OPT_COUNT,
+	  F(smtp_max_connections_per_ip), "20", 1, 100000, NULL,
+	  "simultaneous SMTP sessions from one client address; more get 421 4.7.0" },
+	{ "smtp", "command_timeout", OPT_SECONDS, F(smtp_command_timeout), "5m",
+	  1, 86400, NULL,
+	  "idle time allowed while waiting for a command (RFC 5321 4.5.3.2.7)" },
+	{ "smtp", "data_timeout", OPT_SECONDS, F(smtp_data_timeout), "3m",
+	  1, 86400, NULL,
+	  "idle time allowed between blocks of message data (RFC 5321 4.5.3.2.5)" },
+	{ "smtp", "bare_newline", OPT_ENUM, F(smtp_bare_newline), "normalize",
+	  0, 0, bare_newline_values,
+	  "bare CR or LF in DATA (SMTP smuggling): normalize to CRLF, or reject the message with 550 5.5.2" },
+	{ "smtp", "relay_networks", OPT_LIST, F(smtp_relay_networks), "", 0, 0, NULL,
+	  "client networks (CIDR) trusted to relay to any domain without authentication" },
+	{ "smtp", "banner", OPT_STRING, F(smtp_banner), "", 0, 0, NULL,
+	  "extra text after \"220 HOSTNAME ESMTP\" in the greeting" },
+
+	{ "delivery", "recipient_delimiter", OPT_STRING, F(recipient_delimiter),
+	  "+", 0, 0, NULL,
+	  "characters that start an address extension (alice+news@ goes to alice); empty turns it off" },
+	{ "delivery", "aliases_file", OPT_STRING, F(aliases_file), "", 0, 0, NULL,
+	  "an aliases file in /etc/aliases format applied to every local domain; empty: none" },
+
+	{ "queue", "group_commit_max", OPT_COUNT, F(queue_group_commit_max), "256",
+	  1, 100000, NULL,
+	  "most messages made durable by one batch of fsyncs" },
+};
+
+#define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
+size_t config_option_count(void)
+{
+	return NOPTIONS;
+}
+
+const struct config_option_info *config_option(size_t i)
+{
+	static struct config_option_info info;
+
+	if (i >= NOPTIONS)
+		return NULL;
+	info.section = options[i].section;
+	info.key = options[i].key;
+	info.type = type_names[options[i].type];
+	info.def = options[i].def;
+	info.doc = options[i].doc;
+	return &info;
+}
+
+const char *config_default_path(void)
+{
+	const char *env = getenv("MAILKEEP_CONFIG");
+
+	return (env != NULL && *env != '\0') ? env : "/etc/mailkeep/mailkeep.conf";
+}
+
+static void strlist_free(struct strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static void strlist_add(struct strlist *l, const char *s)
+{
+	l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+	l->v[l->n++] = xstrdup(s);
+}
+
+/* "50M" -> bytes; suffixes k/K, m/M, g/G (binary). */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char num[32];
+	size_t n = strlen(s);
+	uint64_t mul = 1, v;
+
+	if (n == 0 || n >= sizeof(num))
+		return -1;
+	memcpy(num, s, n + 1);
+	switch (num[n - 1]) {
+	case 'k': case 'K': mul = KB; break;
+	case 'm': case 'M': mul = MB; break;
+	case 'g': case 'G': mul = GB; break;
+	default: break;
+	}
+	if (mul != 1)
+		num[n - 1] = '\0';
+	if (str_to_u64(num, &v) < 0 || v > UINT64_MAX / mul)
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
+/* "300", "5m", "1h", "2d" -> seconds. */
+static int parse_seconds(const char *s, uint64_t *out)
+{
+	char num[32];
+	size_t n = strlen(s);
+	uint64_t mul = 1, v;
+
+	if (n == 0 || n >= sizeof(num))
+		return -1;
+	memcpy(num, s, n + 1);
+	switch (num[n - 1]) {
+	case 's': mul = 1; num[n - 1] = '\0'; break;
+	case 'm': mul = 60; num[n - 1] = '\0'; break;
+	case 'h': mul = 3600; num[n - 1] = '\0'; break;
+	case 'd': mul = 86400; num[n - 1] = '\0'; break;
+	default: break;
+	}
+	if (str_to_u64(num, &v) < 0 || v > UINT64_MAX / mul)
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
+static int parse_list(const char *s, struct strlist *out)
+{
+	char *copy = xstrdup(s), *save = NULL, *tok;
+	struct strlist l = { NULL, 0 };
+
+	for (tok = strtok_r(copy, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *t = str_trim(tok);
+		if (*t == '\0') {
+			free(copy);
+			strlist_free(&l);
+			return -1;
+		}
+		strlist_add(&l, t);
+	}
+	free(copy);
+	strlist_free(out);
+	*out = l;
+	return 0;
+}
+
+/* Store value into the field of o; -1 with *why on a bad value. */
+static int opt_set(struct config *cfg, const struct opt *o, const char *value,
+		   const char **why)
+{
+	char *base = (char *)cfg + o->offset;
+	uint64_t v = 0;
+	int r = 0;
+
+	switch (o->type) {
+	case OPT_STRING:
+		if (o->enums != NULL) {
+			size_t i;
+			for (i = 0; o->enums[i] && strcmp(o->enums[i], value); i++)
+				;
+			if (o->enums[i] == NULL) {
+				*why = "not one of the allowed values";
+				return -1;
+			}
+		}
+		free(*(char **)base);
+		*(char **)base = xstrdup(value);
+		return 0;
+	case OPT_LIST:
+		if (*value == '\0') {
+			strlist_free((struct strlist *)base);
+			return 0;
+		}
+		if (parse_list(value, (struct strlist *)base) < 0) {
+			*why = "empty item in list";
+			return -1;
+		}
+		return 0;
+	case OPT_ENUM:
+		for (size_t i = 0; o->enums[i] != NULL; i++) {
+			if (strcmp(o->enums[i], value) == 0) {
+				*(int *)base = (int)i;
+				return 0;
+			}
+		}
+		*why = "not one of the allowed values";
+		return -1;
+	case OPT_BOOL:
+		if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0)
+			*(bool *)base = true;
+		else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0)
+			*(bool *)base = false;
+		else {
+			*why = "expected yes or no";
+			return -1;
+		}
+		return 0;
+	case OPT_SIZE:
+		r = parse_size(value, &v);
+		break;
+	case OPT_COUNT:
+		r = str_to_u64(value, &v);
+		break;
+	case OPT_SECONDS:
+		r = parse_seconds(value, &v);
+		break;
+	}
+	if (r < 0) {
+		*why = o->type == OPT_SIZE ? "expected a size like 512, 64k or 50M" :
+		       o->type == OPT_SECONDS ? "expected a duration like 30s, 5m or 1h" :
+		       "expected a whole number";
+		return -1;
+	}
+	if (v < o->min || v > o->max) {
+		*why = "value out of range";
+		return -1;
+	}
+	*(uint64_t *)base = v;
+	return 0;
+}
+
+static const struct opt *opt_find(const char *section, const char *key)
+{
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if (strcmp(options[i].section, section) == 0 &&
+		    strcmp(options[i].key, key) == 0)
+			return &options[i];
+	return NULL;
+}
+
+static bool section_known(const char *section)
+{
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if (strcmp(options[i].section, section) == 0)
+			return true;
+	return false;
+}
+
+static void set_defaults(struct config *cfg)
+{
+	const char *why;
+
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		if (options[i].def != NULL &&
+		    opt_set(cfg, &options[i], options[i].def, &why) < 0)
+			abort();	/* a bad default is a bug in the table */
+	}
+}
+
+__attribute__((format(printf, 4, 5)))
+static void err_at(struct buf *err, const char *name, unsigned line,
+		   const char *fmt, ...)
+{
+	va_list ap;
+
+	buf_reset(err);
+	if (line > 0)
+		buf_printf(err, "%s:%u: ", name, line);
+	else
+		buf_printf(err, "%s: ", name);
+	va_start(ap, fmt);
+	buf_vprintf(err, fmt, ap);
+	va_end(ap);
+}
+
+/* Parse one line into *section or an option. */
+static int parse_line(struct config *cfg, char *line, char *section,
+		      size_t section_size, bool *seen, const char *name,
+		      unsigned lineno, struct buf *err)
+{
+	char *p = str_trim(line), *eq, *key, *value;
+	const struct opt *o;
+	const char *why = NULL;
+
+	if (*p == '\0' || *p == '#')
+		return 0;
+	if (*p == '[') {
+		char *end = strchr(p, ']');
+		if (end == NULL || end[1] != '\0') {
+			err_at(err, name, lineno, "%s", "malformed section header");
+			return -1;
+		}
+		*end = '\0';
+		p = str_trim(p + 1);
+		if (!section_known(p)) {
+			err_at(err, name, lineno, "unknown section [%s]", p);
+			return -1;
+		}
+		str_copy(section, section_size, p);
+		return 0;
+	}
+	eq = strchr(p, '=');
+	if (eq == NULL) {
+		err_at(err, name, lineno, "%s", "expected key = value");
+		return -1;
+	}
+	*eq = '\0';
+	key = str_trim(p);
+	value = str_trim(eq + 1);
+	o = opt_find(section, key);
+	if (o == NULL) {
+		err_at(err, name, lineno, "unknown option '%s'", key);
+		if (*section != '\0')
+			buf_printf(err, " in [%s]", section);
+		return -1;
+	}
+	if (seen[o - options]) {
+		err_at(err, name, lineno, "option '%s' given twice", key);
+		return -1;
+	}
+	seen[o - options] = true;
+	if (opt_set(cfg, o, value, &why) < 0) {
+		err_at(err, name, lineno, "%s: ", key);
+		buf_printf(err, "%s: '%s'", why, value);
+		return -1;
+	}
+	return 0;
+}
+
+/* Checks that need several options or more than syntax. */
+static int validate(struct config *cfg, const char *name, const bool *seen,
+		    struct buf *err)
+{
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		if (options[i].def == NULL && !seen[i]) {
+			err_at(err, name, 0, "required option '%s' is missing",
+			       options[i].key);
+			return -1;
+		}
+	}
+	if (!netaddr_hostname_valid(cfg->hostname)) {
+		err_at(err, name, 0, "hostname '%s' is not a valid host name",
+		       cfg->hostname);
+		return -1;
+	}
+	for (size_t i = 0; i < cfg->domains.n; i++) {
+		str_lower(cfg->domains.v[i]);
+		if (!netaddr_hostname_valid(cfg->domains.v[i])) {
+			err_at(err, name, 0, "domains: '%s' is not a valid domain",
+			       cfg->domains.v[i]);
+			return -1;
+		}
+	}
+	for (int s = 0; s < SVC_COUNT; s++) {
+		for (size_t i = 0; i < cfg->listen[s].n; i++) {
+			struct netaddr a;
+			if (netaddr_parse_hostport(cfg->listen[s].v[i], &a) < 0) {
+				err_at(err, name, 0,
+				       "listen: '%s' is not ADDRESS:PORT",
+				       cfg->listen[s].v[i]);
+				return -1;
+			}
+		}
+		if (cfg->listen[s].n > 0 &&
+		    (*cfg->tls_cert == '\0' || *cfg->tls_key == '\0')) {
+			err_at(err, name, 0, "%s",
+			       "[tls] cert and key are required when a service listens");
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < cfg->smtp_relay_networks.n; i++) {
+		struct netaddr_cidr c;
+		if (netaddr_parse_cidr(cfg->smtp_relay_networks.v[i], &c) < 0) {
+			err_at(err, name, 0, "relay_networks: '%s' is not a network",
+			       cfg->smtp_relay_networks.v[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Make a relative path absolute against the config file's directory. */
+static void resolve_path(char **path, const char *config_name)
+{
+	struct buf b = BUF_INIT;
+	const char *slash;
+
+	if (**path == '\0' || **path == '/')
+		return;
+	slash = strrchr(config_name, '/');
+	if (slash != NULL) {
+		buf_append(&b, config_name, (size_t)(slash - config_name));
+	} else {
+		char cwd[PATH_MAX];
+		if (getcwd(cwd, sizeof(cwd)) == NULL)
+			return;
+		buf_appends(&b, cwd);
+	}
+	if (b.len == 0 || b.ptr[0] != '/') {
+		char cwd[PATH_MAX];
+		struct buf abs = BUF_INIT;
+		if (getcwd(cwd, sizeof(cwd)) == NULL) {
+			buf_free(&b);
+			return;
+		}
+		buf_printf(&abs, "%s/%s", cwd, buf_cstr(&b));
+		buf_free(&b);
+		b = abs;
+	}
+	buf_printf(&b, "/%s", *path);
+	free(*path);
+	*path = buf_detach(&b);
+}
+
+int config_parse(struct config *cfg, const char *name, const char *text,
+		 size_t len, struct buf *err)
+{
+	bool seen[NOPTIONS] = { false };
+	char section[64] = "";
+	size_t pos = 0;
+	unsigned lineno = 0;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->path = xstrdup(name);
+	set_defaults(cfg);
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+		char line[CONFIG_MAX_LINE];
+
+		lineno++;
+		if (n >= sizeof(line)) {
+			err_at(err, name, lineno, "%s", "line too long");
+			return -1;
+		}
+		if (memchr(text + pos, '\0', n) != NULL) {
+			err_at(err, name, lineno, "%s", "NUL byte in line");
+			return -1;
+		}
+		memcpy(line, text + pos, n);
+		line[n] = '\0';
+		if (parse_line(cfg, line, section, sizeof(section), seen, name,
+			       lineno, err) < 0)
+			return -1;
+		pos += n + (nl ? 1 : 0);
+	}
+	if (validate(cfg, name, seen, err) < 0)
+		return -1;
+	resolve_path(&cfg->data_dir, name);
+	resolve_path(&cfg->tls_cert, name);
+	resolve_path(&cfg->tls_key, name);
+	resolve_path(&cfg->aliases_file, name);
+	resolve_path(&cfg->control_socket, name);
+	if (*cfg->control_socket == '\0') {
+		free(cfg->control_socket);
+		cfg->control_socket = NULL;
+		struct buf b = BUF_INIT;
+		config_data_path(cfg, "control.sock", &b);
+		cfg->control_socket = buf_detach(&b);
+	}
+	return 0;
+}
+
+int config_load(struct config *cfg, const char *file, struct buf *err)
+{
+	struct buf text = BUF_INIT;
+	char chunk[8192];
+	ssize_t n;
+	int fd, r;
+
+	memset(cfg, 0, sizeof(*cfg));
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err_at(err, file, 0, "%s", strerror(errno));
+		return -1;
+	}
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+		buf_append(&text, chunk, (size_t)n);
+		if (text.len > CONFIG_MAX_FILE) {
+			close(fd);
+			buf_free(&text);
+			err_at(err, file, 0, "%s", "file too large");
+			return -1;
+		}
+	}
+	close(fd);
+	if (n < 0) {
+		buf_free(&text);
+		err_at(err, file, 0, "%s", strerror(errno));
+		return -1;
+	}
+	r = config_parse(cfg, file, buf_cstr(&text), text.len, err);
+	buf_free(&text);
+	return r;
+}
+
+void config_free(struct config *cfg)
+{
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		char *base = (char *)cfg + options[i].offset;
+		if (options[i].type == OPT_STRING) {
+			free(*(char **)base);
+			*(char **)base = NULL;
+		} else if (options[i].type == OPT_LIST) {
+			strlist_free((struct strlist *)base);
+		}
+	}
+	free(cfg->path);
+	cfg->path = NULL;
+}
+
+bool config_is_local_domain(const struct config *cfg, const char *domain)
+{
+	for (size_t i = 0; i < cfg->domains.n; i++)
+		if (str_ieq(cfg->domains.v[i], domain))
+			return true;
+	return false;
+}
+
+void config_data_path(const struct config *cfg, const char *rel,
+		      struct buf *out)
+{
+	buf_reset(out);
+	buf_printf(out, "%s/%s", cfg->data_dir, rel);
+}

@@ -1,0 +1,419 @@
+/* spool: queue files and queue.db. */
+#include "queue/spool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/str.h"
+#include "lib/xalloc.h"
+
+struct spool {
+	sqlite3 *db;
+	char *dir;		/* DATA/queue/msg */
+	int dirfd;
+};
+
+static const char schema[] =
+	"PRAGMA journal_mode=WAL;"
+	"CREATE TABLE IF NOT EXISTS messages("
+	" qid TEXT PRIMARY KEY, sender TEXT NOT NULL, created INTEGER NOT NULL,"
+	" size INTEGER NOT NULL, body INTEGER, smtputf8 INTEGER, ret INTEGER,"
+	" envid TEXT, client_ip TEXT, helo TEXT, session TEXT, auth_user TEXT);"
+	"CREATE TABLE IF NOT EXISTS recipients("
+	" qid TEXT NOT NULL REFERENCES messages(qid) ON DELETE CASCADE,"
+	" idx INTEGER NOT NULL, address TEXT NOT NULL, notify INTEGER,"
+	" orcpt TEXT, status INTEGER NOT NULL DEFAULT 0,"
+	" attempts INTEGER NOT NULL DEFAULT 0, next_try INTEGER NOT NULL DEFAULT 0,"
+	" last_error TEXT, PRIMARY KEY(qid, idx));"
+	"CREATE INDEX IF NOT EXISTS recipients_status ON recipients(status);";
+
+static int db_exec(struct spool *sp, const char *sql, const char **error_r)
+{
+	if (sqlite3_exec(sp->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		*error_r = sqlite3_errmsg(sp->db);
+		return -1;
+	}
+	return 0;
+}
+
+int spool_open(struct spool **sp_r, const char *data_dir, const char **error_r)
+{
+	struct spool *sp = xcalloc(1, sizeof(*sp));
+	struct buf path = BUF_INIT;
+
+	buf_printf(&path, "%s/queue/msg", data_dir);
+	sp->dir = buf_detach(&path);
+	sp->dirfd = open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	buf_printf(&path, "%s/queue/queue.db", data_dir);
+	if (sp->dirfd < 0) {
+		*error_r = strerror(errno);
+	} else if (sqlite3_open(path.ptr, &sp->db) != SQLITE_OK) {
+		*error_r = "cannot open queue.db";
+	} else {
+		sqlite3_busy_timeout(sp->db, 5000);
+		/* synchronous=FULL: a commit is on disk before we answer 250 */
+		if (db_exec(sp, schema, error_r) == 0 &&
+		    db_exec(sp, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+			    error_r) == 0) {
+			buf_free(&path);
+			*sp_r = sp;
+			return 0;
+		}
+	}
+	buf_free(&path);
+	spool_close(sp);
+	return -1;
+}
+
+void spool_close(struct spool *sp)
+{
+	if (sp == NULL)
+		return;
+	sqlite3_close(sp->db);
+	if (sp->dirfd >= 0)
+		close(sp->dirfd);
+	free(sp->dir);
+	free(sp);
+}
+
+void spool_path(struct spool *sp, const char *qid, struct buf *out)
+{
+	buf_reset(out);
+	buf_printf(out, "%s/%s", sp->dir, qid);
+}
+
+/* Queue ids sort by arrival: microseconds in hex, then randomness. */
+static void make_qid(char qid[QUEUE_ID_MAX])
+{
+	struct timeval tv;
+	char rnd[7];
+
+	gettimeofday(&tv, NULL);
+	str_random_hex(rnd, sizeof(rnd));
+	snprintf(qid, QUEUE_ID_MAX, "%013llx%s",
+		 (unsigned long long)tv.tv_sec * 1000000ull +
+		 (unsigned long long)tv.tv_usec, rnd);
+}
+
+int spool_create(struct spool *sp, char qid[QUEUE_ID_MAX], int *fd_r,
+		 const char **error_r)
+{
+	for (int tries = 0; tries < 5; tries++) {
+		make_qid(qid);
+		*fd_r = openat(sp->dirfd, qid,
+			       O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+		if (*fd_r >= 0)
+			return 0;
+		if (errno != EEXIST)
+			break;
+	}
+	*error_r = strerror(errno);
+	return -1;
+}
+
+void spool_discard(struct spool *sp, const char *qid)
+{
+	if (strchr(qid, '/') == NULL && *qid != '.' && *qid != '\0')
+		unlinkat(sp->dirfd, qid, 0);
+}
+
+void spool_unlink(struct spool *sp, const char *qid)
+{
+	spool_discard(sp, qid);
+}
+
+static int sync_file(struct spool *sp, const char *qid, off_t *size)
+{
+	int fd = openat(sp->dirfd, qid, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	int r = -1;
+
+	if (fd < 0)
+		return -1;
+	if (fdatasync(fd) == 0 && fstat(fd, &st) == 0) {
+		*size = st.st_size;
+		r = 0;
+	}
+	close(fd);
+	return r;
+}
+
+static int insert_env(struct spool *sp, const struct envelope *e, off_t size)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(sp->db,
+		"INSERT INTO messages(qid,sender,created,size,body,smtputf8,ret,"
+		"envid,client_ip,helo,session,auth_user) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+		-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, e->qid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, e->sender, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)size);
+	sqlite3_bind_int(st, 5, (int)e->body);
+	sqlite3_bind_int(st, 6, (int)e->smtputf8);
+	sqlite3_bind_int(st, 7, (int)e->ret);
+	sqlite3_bind_text(st, 8, e->envid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, e->client_ip, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, e->helo, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, e->session, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, e->auth_user, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return -1;
+	rc = sqlite3_prepare_v2(sp->db,
+		"INSERT INTO recipients(qid,idx,address,notify,orcpt) VALUES(?,?,?,?,?)",
+		-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return -1;
+	for (size_t i = 0; i < e->nrcpts; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, e->qid, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
+		sqlite3_bind_text(st, 3, e->rcpts[i].addr, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 4, (int)e->rcpts[i].notify);
+		sqlite3_bind_text(st, 5, e->rcpts[i].orcpt, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			sqlite3_finalize(st);
+			return -1;
+		}
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int spool_commit(struct spool *sp, struct envelope **envs, size_t n, bool *ok,
+		 const char **error_r)
+{
+	off_t *sizes = xcalloc(n, sizeof(*sizes));
+	size_t good = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		ok[i] = sync_file(sp, envs[i]->qid, &sizes[i]) == 0;
+		good += ok[i];
+	}
+	/* One directory fsync makes every new name in the batch durable. */
+	if (good > 0 && fsync(sp->dirfd) < 0) {
+		*error_r = strerror(errno);
+		goto fail;
+	}
+	if (db_exec(sp, "BEGIN IMMEDIATE", error_r) < 0)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		if (ok[i] && insert_env(sp, envs[i], sizes[i]) < 0) {
+			log_error("queue=%s event=commit-failed reason=\"%s\"",
+				  envs[i]->qid, sqlite3_errmsg(sp->db));
+			ok[i] = false;
+			db_exec(sp, "ROLLBACK", error_r);
+			goto fail;
+		}
+	}
+	if (db_exec(sp, "COMMIT", error_r) < 0) {
+		db_exec(sp, "ROLLBACK", error_r);
+		goto fail;
+	}
+	free(sizes);
+	return 0;
+fail:
+	for (size_t i = 0; i < n; i++)
+		ok[i] = false;
+	free(sizes);
+	return -1;
+}
+
+int spool_pending(struct spool *sp, char (*qids)[QUEUE_ID_MAX], size_t max,
+		  size_t *n_r)
+{
+	sqlite3_stmt *st;
+	size_t n = 0;
+
+	if (sqlite3_prepare_v2(sp->db,
+		"SELECT DISTINCT qid FROM recipients WHERE status=0 AND next_try<=? "
+		"ORDER BY qid LIMIT ?", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+	while (n < max && sqlite3_step(st) == SQLITE_ROW)
+		str_copy(qids[n++], QUEUE_ID_MAX,
+			 (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	*n_r = n;
+	return 0;
+}
+
+int spool_load(struct spool *sp, const char *qid, struct spool_msg *m,
+	       const char **error_r)
+{
+	sqlite3_stmt *st;
+
+	memset(m, 0, sizeof(*m));
+	str_copy(m->qid, sizeof(m->qid), qid);
+	if (sqlite3_prepare_v2(sp->db, "SELECT sender, created, session FROM "
+			       "messages WHERE qid=?", -1, &st, NULL) != SQLITE_OK) {
+		*error_r = sqlite3_errmsg(sp->db);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, qid, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		*error_r = "no such message";
+		return -1;
+	}
+	m->sender = xstrdup((const char *)sqlite3_column_text(st, 0));
+	m->created = (time_t)sqlite3_column_int64(st, 1);
+	m->session = xstrdup((const char *)sqlite3_column_text(st, 2));
+	sqlite3_finalize(st);
+	if (sqlite3_prepare_v2(sp->db, "SELECT idx, address, status FROM "
+			       "recipients WHERE qid=? AND status=0 ORDER BY idx",
+			       -1, &st, NULL) != SQLITE_OK) {
+		*error_r = sqlite3_errmsg(sp->db);
+		spool_msg_free(m);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, qid, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		m->rcpts = xrealloc(m->rcpts, (m->nrcpts + 1) * sizeof(*m->rcpts));
+		m->rcpts[m->nrcpts].idx = sqlite3_column_int64(st, 0);
+		m->rcpts[m->nrcpts].addr =
+			xstrdup((const char *)sqlite3_column_text(st, 1));
+		m->rcpts[m->nrcpts].status = sqlite3_column_int(st, 2);
+		m->nrcpts++;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+void spool_msg_free(struct spool_msg *m)
+{
+	free(m->sender);
+	free(m->session);
+	for (size_t i = 0; i < m->nrcpts; i++)
+		free(m->rcpts[i].addr);
+	free(m->rcpts);
+	memset(m, 0, sizeof(*m));
+}
+
+int spool_begin(struct spool *sp, const char **error_r)
+{
+	return db_exec(sp, "BEGIN IMMEDIATE", error_r);
+}
+
+int spool_commit_txn(struct spool *sp, const char **error_r)
+{
+	if (db_exec(sp, "COMMIT", error_r) < 0) {
+		spool_rollback(sp);
+		return -1;
+	}
+	return 0;
+}
+
+void spool_rollback(struct spool *sp)
+{
+	sqlite3_exec(sp->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int spool_set_status(struct spool *sp, const char *qid, int64_t idx,
+		     int status, const char *error)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(sp->db, "UPDATE recipients SET status=?, "
+			       "attempts=attempts+1, last_error=?, next_try=? "
+			       "WHERE qid=? AND idx=?", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int(st, 1, status);
+	sqlite3_bind_text(st, 2, error, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, status == SPOOL_PENDING ?
+			   (sqlite3_int64)time(NULL) + 60 : 0);
+	sqlite3_bind_text(st, 4, qid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, idx);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int spool_add_rcpt(struct spool *sp, const char *qid, const char *addr,
+		   int status)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(sp->db, "INSERT INTO recipients(qid,idx,address,"
+			       "status) SELECT ?, COALESCE(MAX(idx),0)+1, ?, ? "
+			       "FROM recipients WHERE qid=?", -1, &st,
+			       NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, qid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, addr, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, status);
+	sqlite3_bind_text(st, 4, qid, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int spool_finish_if_done(struct spool *sp, const char *qid)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(sp->db, "DELETE FROM messages WHERE qid=? AND "
+			       "NOT EXISTS (SELECT 1 FROM recipients WHERE qid=? "
+			       "AND status IN (0,3))", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, qid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, qid, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return -1;
+	return sqlite3_changes(sp->db) > 0 ? 1 : 0;
+}
+
+static bool qid_committed(struct spool *sp, const char *qid)
+{
+	sqlite3_stmt *st;
+	bool found = true;	/* when in doubt, keep the file */
+
+	if (sqlite3_prepare_v2(sp->db, "SELECT 1 FROM messages WHERE qid=?", -1,
+			       &st, NULL) != SQLITE_OK)
+		return true;
+	sqlite3_bind_text(st, 1, qid, -1, SQLITE_STATIC);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
+
+void spool_cleanup(struct spool *sp)
+{
+	DIR *d = opendir(sp->dir);
+	struct dirent *de;
+	unsigned removed = 0;
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || qid_committed(sp, de->d_name))
+			continue;
+		unlinkat(sp->dirfd, de->d_name, 0);
+		removed++;
+	}
+	closedir(d);
+	if (removed > 0)
+		log_info("event=queue-cleanup removed=%u reason=\"files of "
+			 "messages never acknowledged\"", removed);
+}

@@ -1,0 +1,80 @@
+/* spool: the durable queue — one file per message in DATA/queue/msg/ and
+ * its envelope in DATA/queue/queue.db (DESIGN §5).
+ *
+ * A message exists once its envelope row is committed; the file is
+ * fsynced before that. At start-up, files without a row (never
+ * acknowledged) are removed. */
+#ifndef MK_SPOOL_H
+#define MK_SPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "lib/buf.h"
+#include "queue/envelope.h"
+
+enum spool_rcpt_status {
+	SPOOL_PENDING = 0,	/* local delivery to do */
+	SPOOL_DELIVERED = 1,
+	SPOOL_FAILED = 2,	/* permanent failure */
+	SPOOL_REMOTE = 3,	/* waits for outbound delivery */
+};
+
+struct spool;
+
+int spool_open(struct spool **sp_r, const char *data_dir, const char **error_r);
+void spool_close(struct spool *sp);
+/* A new unique queue id and its file, open for writing (O_EXCL). */
+int spool_create(struct spool *sp, char qid[QUEUE_ID_MAX], int *fd_r,
+		 const char **error_r);
+/* Remove an uncommitted file. */
+void spool_discard(struct spool *sp, const char *qid);
+/* Path of a message file into out. */
+void spool_path(struct spool *sp, const char *qid, struct buf *out);
+
+/* Group commit: make every envelope's file durable, then insert all
+ * envelopes in one transaction. ok[i] says which succeeded. */
+int spool_commit(struct spool *sp, struct envelope **envs, size_t n, bool *ok,
+		 const char **error_r);
+
+/* Queue ids with local deliveries to do, oldest first (at most max). */
+int spool_pending(struct spool *sp, char (*qids)[QUEUE_ID_MAX], size_t max,
+		  size_t *n_r);
+
+struct spool_rcpt {
+	int64_t idx;
+	char *addr;
+	int status;
+};
+
+struct spool_msg {
+	char qid[QUEUE_ID_MAX];
+	char *sender;
+	time_t created;
+	char *session;
+	struct spool_rcpt *rcpts;	/* the pending ones */
+	size_t nrcpts;
+};
+
+int spool_load(struct spool *sp, const char *qid, struct spool_msg *m,
+	       const char **error_r);
+void spool_msg_free(struct spool_msg *m);
+
+/* Record the outcome of a delivery batch in one transaction. */
+int spool_begin(struct spool *sp, const char **error_r);
+int spool_set_status(struct spool *sp, const char *qid, int64_t idx,
+		     int status, const char *error);
+int spool_add_rcpt(struct spool *sp, const char *qid, const char *addr,
+		   int status);
+/* Delete the message if nothing is left to do; 1 when deleted. */
+int spool_finish_if_done(struct spool *sp, const char *qid);
+int spool_commit_txn(struct spool *sp, const char **error_r);
+void spool_rollback(struct spool *sp);
+/* Remove the files of deleted messages (after the commit). */
+void spool_unlink(struct spool *sp, const char *qid);
+/* Remove files that have no committed envelope (start-up). */
+void spool_cleanup(struct spool *sp);
+
+#endif

@@ -1,0 +1,250 @@
+/* smtp_msg: receiving message data (DATA, BDAT) into a queue file, the
+ * Received: header (RFC 5321 §4.4, RFC 3848), and the commit to the queue:
+ * the 250 goes out only after the queue process has made the message and
+ * its envelope durable (DESIGN §5, §8). */
+#include "smtp/smtp_session.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/proc.h"
+#include "daemon/proto.h"
+#include "lib/ipc.h"
+#include "lib/log.h"
+#include "lib/str.h"
+
+#define SMTP_WRITE_CHUNK (64 * 1024)	/* decoded bytes buffered per write */
+
+/* Ask the queue for a new message file; the reply resumes the session. */
+void smtp_msg_begin(struct smtp_session *s, bool bdat)
+{
+	struct buf none = BUF_INIT;
+
+	s->state = SMTP_ST_COMMAND;
+	s->pending_bdat_last = bdat;	/* remembers the kind until the file comes */
+	if (smtp_server_request(s, PROC_QUEUE, MSG_QUEUE_CREATE, &none,
+				SMTP_WAIT_FILE) == 0)
+		smtp_msg_file(s, -1, "");
+}
+
+static const char *protocol_name(const struct smtp_session *s)
+{
+	/* RFC 3848 and RFC 6531 §3.7.3 "with" keywords */
+	if (s->mail.smtputf8)
+		return s->ssl ? "UTF8SMTPS" : "UTF8SMTP";
+	if (!s->esmtp)
+		return "SMTP";
+	return s->ssl ? "ESMTPS" : "ESMTP";
+}
+
+static void received_header(struct smtp_session *s, struct buf *h)
+{
+	char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+	buf_printf(h, "Received: from %s ([%s])\r\n\tby %s (mailkeep) with %s id %s",
+		   s->helo, s->ip, proc_cfg.hostname, protocol_name(s), s->env.qid);
+	if (s->ssl != NULL)
+		buf_printf(h, "\r\n\t(version=%s cipher=%s)", SSL_get_version(s->ssl),
+			   SSL_get_cipher_name(s->ssl));
+	/* Name the recipient only when there is one (privacy, RFC 5321 7.2). */
+	if (s->env.nrcpts == 1)
+		buf_printf(h, "\r\n\tfor <%s>", s->env.rcpts[0].addr);
+	buf_printf(h, ";\r\n\t%s\r\n", date);
+}
+
+static void flush_out(struct smtp_session *s)
+{
+	size_t off = 0;
+
+	while (off < s->out.len && !s->write_failed) {
+		ssize_t n = write(s->msg_fd, s->out.ptr + off, s->out.len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			log_error("session=%s queue=%s event=write-failed reason=\"%s\"",
+				  s->id, s->env.qid, strerror(errno));
+			s->write_failed = true;
+			break;
+		}
+		off += (size_t)n;
+	}
+	buf_reset(&s->out);
+}
+
+void smtp_msg_file(struct smtp_session *s, int fd, const char *qid)
+{
+	bool bdat = s->pending_bdat_last;
+	struct smtp_data_limits lim;
+
+	if (fd < 0) {
+		const char *no = "451 4.3.0 Error: queue file write error, try again later";
+		if (!bdat) {
+			smtp_reply(s, "%s", no);
+			return;
+		}
+		/* still read the chunk, then refuse it */
+		s->bdat_failed = true;
+		s->bdat_fail_reply = no;
+		s->state = SMTP_ST_BDAT;
+		return;
+	}
+	s->msg_fd = fd;
+	str_copy(s->env.qid, sizeof(s->env.qid), qid);
+	s->write_failed = false;
+	lim.max_line = proc_cfg.smtp_max_text_line;
+	lim.max_size = proc_cfg.smtp_max_message_size;
+	lim.bare = proc_cfg.smtp_bare_newline == BARE_NEWLINE_REJECT ?
+		   SMTP_BARE_REJECT : SMTP_BARE_NORMALIZE;
+	smtp_data_init(&s->data, &lim, bdat);
+	buf_reset(&s->out);
+	received_header(s, &s->out);
+	log_info("session=%s queue=%s event=data from=<%s> nrcpt=%zu", s->id, qid,
+		 s->env.sender, s->env.nrcpts);
+	if (bdat) {
+		s->state = SMTP_ST_BDAT;
+	} else {
+		s->state = SMTP_ST_DATA;
+		smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	}
+	smtp_session_set_timeout(s);
+}
+
+size_t smtp_msg_feed(struct smtp_session *s, const char *in, size_t len)
+{
+	size_t used;
+
+	if (s->state == SMTP_ST_BDAT && (s->bdat_failed || s->msg_fd < 0)) {
+		used = len < s->bdat_left ? len : (size_t)s->bdat_left;
+		s->bdat_left -= used;
+		return used;
+	}
+	used = smtp_data_feed(&s->data, in, len, &s->out);
+	if (s->state == SMTP_ST_BDAT)
+		s->bdat_left -= used;
+	if (s->out.len >= SMTP_WRITE_CHUNK)
+		flush_out(s);
+	if (s->state == SMTP_ST_DATA && s->data.done)
+		smtp_msg_end(s);
+	return used;
+}
+
+/* The reason a finished message is refused, or NULL. */
+static const char *refusal(struct smtp_session *s)
+{
+	if (s->data.bare_newline &&
+	    proc_cfg.smtp_bare_newline == BARE_NEWLINE_REJECT)
+		return "550 5.5.2 Error: bare CR or LF in message data "
+		       "(RFC 5321 2.3.8)";
+	if (s->data.too_big)
+		return "552 5.3.4 Error: message size exceeds fixed limit";
+	if (s->data.line_too_long)
+		return "500 5.5.2 Error: message line too long "
+		       "(RFC 5321 4.5.3.1.6)";
+	if (s->write_failed)
+		return "452 4.3.1 Error: insufficient system storage";
+	return NULL;
+}
+
+static void commit(struct smtp_session *s)
+{
+	struct buf m = BUF_INIT;
+
+	free(s->env.envid);
+	free(s->env.client_ip);
+	free(s->env.helo);
+	free(s->env.session);
+	free(s->env.auth_user);
+	s->env.body = s->mail.body;
+	s->env.smtputf8 = s->mail.smtputf8;
+	s->env.ret = s->mail.ret;
+	s->env.envid = strdup(s->mail.envid);
+	s->env.client_ip = strdup(s->ip);
+	s->env.helo = strdup(s->helo);
+	s->env.session = strdup(s->id);
+	s->env.auth_user = strdup("");
+	envelope_pack(&s->env, &m);
+	close(s->msg_fd);	/* the queue fsyncs its own descriptor */
+	s->msg_fd = -1;
+	if (smtp_server_request(s, PROC_QUEUE, MSG_QUEUE_COMMIT, &m,
+				SMTP_WAIT_COMMIT) == 0)
+		smtp_msg_committed(s, false, "queue unavailable");
+	buf_free(&m);
+}
+
+void smtp_msg_end(struct smtp_session *s)
+{
+	const char *no;
+
+	if (s->state == SMTP_ST_BDAT) {
+		if (s->bdat_failed || s->msg_fd < 0) {
+			smtp_cmd_bad(s, s->bdat_fail_reply ? s->bdat_fail_reply :
+				     "503 5.5.1 Error: need MAIL and RCPT commands");
+			s->state = SMTP_ST_COMMAND;
+			if (s->bdat_last)
+				smtp_transaction_reset(s);
+			return;
+		}
+		if (!s->bdat_last) {
+			smtp_reply(s, "250 2.0.0 %llu octets received",
+				   (unsigned long long)s->data.size);
+			s->state = SMTP_ST_COMMAND;
+			smtp_session_set_timeout(s);
+			return;
+		}
+		smtp_data_finish_bdat(&s->data, &s->out);
+	}
+	s->state = SMTP_ST_COMMAND;
+	smtp_session_set_timeout(s);
+	flush_out(s);
+	no = refusal(s);
+	if (no != NULL) {
+		log_info("session=%s queue=%s event=reject reply=\"%s\"", s->id,
+			 s->env.qid, no);
+		smtp_reply(s, "%s", no);
+		smtp_transaction_reset(s);
+		return;
+	}
+	commit(s);
+}
+
+void smtp_msg_committed(struct smtp_session *s, bool ok, const char *reason)
+{
+	if (ok) {
+		s->messages++;
+		log_info("session=%s queue=%s event=queued from=<%s> nrcpt=%zu "
+			 "size=%llu client=%s%s", s->id, s->env.qid, s->env.sender,
+			 s->env.nrcpts, (unsigned long long)s->data.size, s->ip,
+			 s->ssl ? " tls=yes" : "");
+		smtp_reply(s, "250 2.0.0 Ok: queued as %s", s->env.qid);
+	} else {
+		log_warn("session=%s queue=%s event=tempfail reason=\"%s\"", s->id,
+			 s->env.qid, reason);
+		smtp_reply(s, "451 4.3.0 Error: queue problem, try again later");
+	}
+	s->env.qid[0] = '\0';	/* committed or refused: not ours to abort */
+	smtp_transaction_reset(s);
+}
+
+/* Give an unfinished queue file back to the queue. */
+void smtp_msg_abort(struct smtp_session *s)
+{
+	struct buf m = BUF_INIT;
+
+	if (s->msg_fd >= 0) {
+		close(s->msg_fd);
+		s->msg_fd = -1;
+	}
+	if (s->env.qid[0] == '\0' || s->wait == SMTP_WAIT_COMMIT)
+		return;
+	ipc_w_str(&m, s->env.qid);
+	proc_send(PROC_QUEUE, MSG_QUEUE_ABORT, 0, m.ptr, m.len, -1);
+	buf_free(&m);
+	s->env.qid[0] = '\0';
+}

@@ -1,0 +1,10 @@
+/* smtp_server: the smtp process (DESIGN §4): accepts connections on the
+ * listeners main hands over, runs SMTP sessions, asks auth about
+ * recipients and hands messages to the queue. */
+#ifndef MK_SMTP_SERVER_H
+#define MK_SMTP_SERVER_H
+
+/* Entry point of `mailkeep __child smtp`. */
+int smtp_server_main(const char *config_path);
+
+#endif

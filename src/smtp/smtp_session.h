@@ -1,0 +1,118 @@
+/* smtp_session: one SMTP server session (RFC 5321) over a bufferevent.
+ *
+ * The session is a thin state machine over the pure parsers (smtp_parse,
+ * smtp_data): smtp_session.c does the I/O and lifecycle, smtp_cmd.c the
+ * command table, smtp_msg.c the message data, the Received: header and the
+ * hand-over to the queue. A session waits for at most one reply from
+ * another process at a time (recipient lookup, queue file, commit) and
+ * reads no further input meanwhile, which also keeps pipelining ordered. */
+#ifndef MK_SMTP_SESSION_H
+#define MK_SMTP_SESSION_H
+
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/buf.h"
+#include "mail/addr.h"
+#include "queue/envelope.h"
+#include "smtp/smtp_data.h"
+#include "smtp/smtp_parse.h"
+
+struct bufferevent;
+
+enum smtp_state {
+	SMTP_ST_COMMAND,	/* reading command lines */
+	SMTP_ST_DATA,		/* inside DATA, until CRLF.CRLF */
+	SMTP_ST_BDAT,		/* inside a BDAT chunk */
+};
+
+enum smtp_wait {
+	SMTP_WAIT_NONE,
+	SMTP_WAIT_RCPT,		/* MSG_RCPT_LOOKUP sent to auth */
+	SMTP_WAIT_FILE,		/* MSG_QUEUE_CREATE sent to queue */
+	SMTP_WAIT_COMMIT,	/* MSG_QUEUE_COMMIT sent to queue */
+};
+
+struct smtp_session {
+	struct smtp_session *next, *prev;	/* all sessions */
+	char id[13];
+	int service;			/* enum service */
+	struct bufferevent *bev;
+	SSL *ssl;			/* set once TLS is up */
+	struct sockaddr_storage peer;
+	char ip[64];
+	unsigned port;
+
+	enum smtp_state state;
+	enum smtp_wait wait;
+	uint32_t reqid;			/* of the outstanding request */
+	bool closing;			/* reply flushed, then free */
+	bool dead;			/* peer gone while a reply was due */
+	bool discard_line;		/* skipping the rest of a too-long line */
+	bool quit_after_transaction;	/* shutdown requested */
+	unsigned errors;		/* bad commands so far */
+	unsigned commands;
+	unsigned messages;
+
+	char helo[256];
+	bool esmtp;
+	bool have_helo;
+	unsigned ext;			/* SMTP_EXT_* advertised */
+
+	/* the current transaction */
+	bool have_mail;
+	struct smtp_mail_args mail;
+	struct envelope env;
+	struct smtp_rcpt_args pending_rcpt;	/* while WAIT_RCPT */
+	bool pending_bdat_last;
+
+	/* the message being received */
+	int msg_fd;			/* queue file, -1 when none */
+	struct smtp_data data;
+	struct buf out;			/* decoded bytes not yet written */
+	bool write_failed;
+	uint64_t bdat_left;		/* bytes of the current chunk */
+	bool bdat_last;
+	bool bdat_failed;		/* chunk refused: ignore the rest */
+	const char *bdat_fail_reply;	/* the refusal, NULL: bad sequence */
+	bool bdat_active;		/* a BDAT transfer has started */
+};
+
+/* smtp_server.c */
+uint32_t smtp_server_request(struct smtp_session *s, int peer, uint32_t type,
+			     const struct buf *payload, enum smtp_wait wait);
+void smtp_server_session_gone(struct smtp_session *s);
+SSL_CTX *smtp_server_tls(void);
+bool smtp_server_relay_allowed(const struct smtp_session *s);
+
+/* smtp_session.c */
+struct smtp_session *smtp_session_start(int fd, int service, const struct sockaddr *sa,
+			socklen_t salen);
+void smtp_reply(struct smtp_session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void smtp_session_close(struct smtp_session *s, const char *why);
+/* Resume reading input after a reply from another process. */
+void smtp_session_resume(struct smtp_session *s);
+int smtp_session_starttls(struct smtp_session *s);
+void smtp_session_shutdown(struct smtp_session *s);
+void smtp_session_set_timeout(struct smtp_session *s);
+
+/* smtp_cmd.c */
+void smtp_cmd_dispatch(struct smtp_session *s, char *line, size_t len);
+void smtp_cmd_rcpt_result(struct smtp_session *s, uint32_t status,
+			  const char *detail);
+void smtp_transaction_reset(struct smtp_session *s);
+void smtp_cmd_bad(struct smtp_session *s, const char *reply);
+
+/* smtp_msg.c */
+void smtp_msg_begin(struct smtp_session *s, bool bdat);
+void smtp_msg_file(struct smtp_session *s, int fd, const char *qid);
+/* Feed input to the data decoder; returns bytes consumed. */
+size_t smtp_msg_feed(struct smtp_session *s, const char *in, size_t len);
+void smtp_msg_end(struct smtp_session *s);
+void smtp_msg_committed(struct smtp_session *s, bool ok, const char *reason);
+void smtp_msg_abort(struct smtp_session *s);
+
+#endif
