@@ -203,8 +203,9 @@ void cli_close(struct cli_env *env)
  * stdio buffer keeps a copy. */
 static int read_line(int fd, char *pw, size_t size, const char **error_r)
 {
+	bool any = false;
 	size_t n = 0;
-	char c;
+	char c = 0;
 
 	for (;;) {
 		ssize_t r = read(fd, &c, 1);
@@ -215,6 +216,11 @@ static int read_line(int fd, char *pw, size_t size, const char **error_r)
 			*error_r = strerror(errno);
 			return -1;
 		}
+		if (r == 0 && n == 0 && !any) {
+			*error_r = "no password given (end of input)";
+			return -1;
+		}
+		any = true;
 		if (r == 0 || c == '\n')
 			break;
 		if (n + 1 >= size) {

@@ -53,6 +53,34 @@ void smtp_reply(struct smtp_session *s, const char *fmt, ...)
 	buf_free(&line);
 }
 
+static void deferred_free(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what;
+	session_free(arg);
+}
+
+/* Free from the event loop, never under a caller that may still use s. */
+static void schedule_free(struct smtp_session *s)
+{
+	struct timeval now = { 0, 0 };
+
+	if (s->free_scheduled)
+		return;
+	s->free_scheduled = true;
+	bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+	event_base_once(proc_base, -1, EV_TIMEOUT, deferred_free, s, &now);
+}
+
+/* Are all replies handed to the kernel (through TLS too)? */
+static bool output_drained(struct smtp_session *s)
+{
+	struct bufferevent *under = bufferevent_get_underlying(s->bev);
+
+	return evbuffer_get_length(bufferevent_get_output(s->bev)) == 0 &&
+	       (under == NULL ||
+		evbuffer_get_length(bufferevent_get_output(under)) == 0);
+}
+
 void smtp_session_close(struct smtp_session *s, const char *why)
 {
 	if (s->closing)
@@ -62,8 +90,8 @@ void smtp_session_close(struct smtp_session *s, const char *why)
 		log_info("session=%s event=close reason=\"%s\"", s->id, why);
 	bufferevent_disable(s->bev, EV_READ);
 	/* Free once the last reply is out (on_write), or now if none. */
-	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
-		session_free(s);
+	if (output_drained(s))
+		schedule_free(s);
 }
 
 void smtp_session_set_timeout(struct smtp_session *s)
@@ -242,7 +270,7 @@ static void process(struct smtp_session *s)
 void smtp_session_resume(struct smtp_session *s)
 {
 	if (s->dead) {
-		session_free(s);
+		schedule_free(s);
 		return;
 	}
 	if (s->closing)
@@ -262,7 +290,8 @@ static void on_write(struct bufferevent *bev, void *arg)
 
 	(void)bev;
 	if (s->closing) {
-		session_free(s);
+		if (output_drained(s))
+			schedule_free(s);
 		return;
 	}
 	/* Replies drained below the cap: continue with pipelined input. */
@@ -284,7 +313,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		if (s->closing) {
-			session_free(s);
+			schedule_free(s);
 			return;
 		}
 		smtp_reply(s, "421 4.4.2 %s Error: timeout exceeded",
@@ -308,7 +337,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
 		return;
 	}
-	session_free(s);
+	schedule_free(s);
 }
 
 void smtp_session_shutdown(struct smtp_session *s)

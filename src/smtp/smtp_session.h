@@ -50,6 +50,7 @@ struct smtp_session {
 	uint32_t reqid;			/* of the outstanding request */
 	bool closing;			/* reply flushed, then free */
 	bool dead;			/* peer gone while a reply was due */
+	bool free_scheduled;		/* session_free runs from the loop */
 	bool discard_line;		/* skipping the rest of a too-long line */
 	bool quit_after_transaction;	/* shutdown requested */
 	unsigned errors;		/* bad commands so far */
