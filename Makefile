@@ -11,6 +11,7 @@ MESON_OPTS ?=
 WERROR     := $(if $(CI),--werror,)
 PYTHON     ?= /usr/bin/python3
 FUZZ_SECONDS ?= 20
+CI_FUZZ_SECONDS ?= 5
 
 .PHONY: all build deps test-deps run test unit integration asan fuzz bench clean
 
@@ -47,6 +48,7 @@ test: test-deps build asan
 		meson test -C $(ASAN_BUILD) --print-errorlogs
 	MAILKEEP_BIN=$(CURDIR)/$(ASAN_BUILD)/mailkeep MAILKEEP_ASAN=1 \
 		$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+	$(MAKE) fuzz FUZZ_SECONDS=$(CI_FUZZ_SECONDS)
 	MAILKEEP_BIN=$(CURDIR)/$(BUILD)/mailkeep \
 		$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 

@@ -7,7 +7,7 @@ seconds=${2:-20}
 root=$(cd "$(dirname "$0")/.." && pwd)
 status=0
 for t in "$build"/tests/fuzz/fuzz_*; do
-	[ -x "$t" ] || continue
+	[ -f "$t" ] && [ -x "$t" ] || continue
 	name=$(basename "$t" | sed 's/^fuzz_//')
 	work="$root/tests/fuzz/corpus-run/$name"
 	mkdir -p "$work"

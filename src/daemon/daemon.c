@@ -107,8 +107,8 @@ static int bind_all(void)
 					  "reason=\"%s\"", cfg.listen[s].v[i], why);
 				return -1;
 			}
-			log_info("event=listen address=%s service=%d",
-				 cfg.listen[s].v[i], s);
+			log_info("event=listen address=%s service=%s",
+				 cfg.listen[s].v[i], config_service_name(s));
 		}
 	}
 	return 0;

@@ -51,7 +51,8 @@ void spf_eval_set_default_exp(struct spf_eval *e, const char *macro_string);
 enum spf_result spf_eval_step(struct spf_eval *e, struct dnsq *q);
 /* The answer to the question of the last SPF_NEED_DNS (copied). */
 void spf_eval_answer(struct spf_eval *e, const struct dnsq_answer *a);
-/* Expanded exp= text (or the default) after a fail, else NULL. */
+/* Expanded exp= text (or the default) after a fail, else NULL; printable
+ * ASCII (other bytes from macro values become '?'). */
 const char *spf_eval_explanation(const struct spf_eval *e);
 /* Short printable-ASCII text saying why, for logs and header comments. */
 const char *spf_eval_reason(const struct spf_eval *e);

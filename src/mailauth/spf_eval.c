@@ -294,6 +294,12 @@ static void frame_exp(struct spf_eval *e, struct spf_frame *f)
 		return;
 	if (r != M_OK)
 		buf_reset(&e->explanation);
+	/* macro values (the local-part, HELO) may carry anything: keep the
+	 * text safe for an SMTP reply */
+	for (size_t i = 0; i < e->explanation.len; i++) {
+		if (e->explanation.ptr[i] < 0x20 || e->explanation.ptr[i] > 0x7e)
+			e->explanation.ptr[i] = '?';
+	}
 	e->done = true;
 }
 

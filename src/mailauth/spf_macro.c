@@ -233,6 +233,9 @@ enum spf_macro_status spf_macro_expand(const char *s, size_t len, int flags,
 	size_t start = out->len;
 	struct mtok t;
 
+	/* a syntax error anywhere wins over asking for %{p} */
+	if (spf_macro_check(s, len, flags, NULL, error_r) < 0)
+		return SPF_MACRO_ERROR;
 	for (size_t i = 0; i < len; i += t.len) {
 		if (mtok_next(s + i, len - i, flags, &t, error_r) < 0)
 			return SPF_MACRO_ERROR;

@@ -291,9 +291,9 @@ static void on_listener(int service, int fd, const char *address)
 	struct evconnlistener *l;
 
 	if (service != SVC_SMTP) {
-		log_warn("service=%d address=%s status=unavailable reason=\"this "
+		log_warn("service=%s address=%s status=unavailable reason=\"this "
 			 "build serves only the MX service (smtp) so far\"",
-			 service, address);
+			 config_service_name(service), address);
 		close(fd);
 		return;
 	}

@@ -18,8 +18,10 @@
  * delivered again by a late retry. */
 #include "store/store_index.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/log.h"
 
@@ -186,7 +188,7 @@ static int schema_version(struct store_index *ix, int64_t *version_r)
 		sqlite3_finalize(s);
 		return 0;
 	}
-	if (rc != SQLITE_OK || (rc = sqlite3_step(s)) != SQLITE_ROW) {
+	if (rc != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
 		sql_error(ix, "schema");
 		sqlite3_finalize(s);
 		return -1;
@@ -222,8 +224,13 @@ int store_index_open(struct store_index *ix, const char *path, bool create,
 		     const char **error_r)
 {
 	int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+	int fd;
 
 	memset(ix, 0, sizeof(*ix));
+	/* made by us so that it is private (SQLite would use 0644); the WAL
+	 * and shared-memory files take the database file's mode */
+	if (create && (fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0)
+		close(fd);
 	if (sqlite3_open_v2(path, &ix->db, flags, NULL) != SQLITE_OK) {
 		log_error("store op=open path=%s error=\"%s\"", path,
 			  ix->db ? sqlite3_errmsg(ix->db) : "out of memory");

@@ -21,8 +21,33 @@ and '"' written as \\xNN; an empty field is ""):
   test ID HOST MAILFROM HELO RESULT[,RESULT...] [EXPLANATION]
 
 Usage: spf_suite_gen.py INPUT.json OUTPUT.txt
+       spf_suite_gen.py --stalwart DIR OUTPUT.txt
+
+The second form reads Stalwart's independent suite (DIR/*.yml, line-based
+pseudo-YAML, README section 1): record lines (spf exp a aaaa ptr mx) set the
+records of a name, replacing earlier ones, and may appear between tests;
+domain (the HELO name), sender and ip carry over; each expect line is a
+test, written with a snapshot of the records as its own scenario. Names
+starting with "_dns_error" fail temporarily, as in Stalwart's resolver.
+Seven of its 163 expectations differ from RFC 7208 (and from the RFC 7208
+suite), so that run is a report only:
+  all:1          "-all ip:10.0.0.1" -> fail; an unknown mechanism anywhere
+                 is a permerror (§4.6; suite detect-errors-anywhere)
+  basic:Limits:1 ten void "a:" lookups -> softfail; the void limit of 2
+                 (§4.6.4) gives permerror
+  basic:Limits:6 11 MX, match in the first 10 -> pass; more than 10 MX
+                 records is a permerror (§4.6.4; suite mx-limit, pyspf)
+  basic:HELO:1   checks the HELO identity although a sender is given; the
+                 runner checks MAIL FROM whenever there is a sender
+  exists:2, macro:2  "exists" matched an AAAA-only name; exists looks up A
+                 even for IPv6 clients (§5.7; suite exists-ip6only)
+  ip:IPv6:4      "ip6:::ffff:10.1.2.3" matched IPv4 10.1.2.3; IPv4-mapped
+                 addresses are IPv4 and match ip4 only (§5; suite cidr6-ip4)
 """
+import ipaddress
 import json
+import os
+import re
 import sys
 
 TYPES = ("TXT", "A", "AAAA", "MX", "PTR", "CNAME")
@@ -113,13 +138,95 @@ def convert(scenarios):
     return lines
 
 
+def reverse_name(ip):
+    return ipaddress.ip_address(ip).reverse_pointer
+
+
+def stalwart_record(zone, key, value):
+    """Apply one record line: zone maps (name, type) to a list of data."""
+    name, _, rest = value.partition(" ")
+    items = [v.strip() for v in rest.split(",") if v.strip()]
+    if key in ("spf", "exp"):
+        zone[(name.lower(), key)] = [("TXT", rest.strip())]
+    elif key in ("a", "aaaa"):
+        zone[(name.lower(), key)] = [(key.upper(), ip) for ip in items]
+    elif key == "ptr":
+        zone[(reverse_name(name), "ptr")] = [("PTR", n) for n in items]
+    elif key == "mx":
+        records = []
+        for pos, ip in enumerate(items, 1):
+            host = "mx.%s.%d" % (ip, pos)
+            records.append(("MX", "%d %s" % (pos, host)))
+            rtype = "AAAA" if ":" in ip else "A"
+            zone[(host.lower(), "mxaddr")] = [(rtype, ip)]
+        zone[(name.lower(), "mx")] = records
+
+
+def stalwart_scenario(zone, errors, test_id, test):
+    lines = ["scenario " + esc(test_id)]
+    for name in sorted({name for name, _ in zone} | errors):
+        lines.append("node " + esc(name))
+        if name in errors:
+            lines.append("timeout " + esc(name))
+    for (name, _), records in sorted(zone.items()):
+        for rtype, data in records:
+            lines.append("rr %s %s %s" % (esc(name), rtype, esc(data)))
+    lines.append(test_line(test_id, test))
+    return lines
+
+
+def stalwart_doc(fname, doc):
+    lines, zone, count = [], {}, 0
+    errors = {n.rstrip(".").lower() for n in re.findall(r"_dns_error[\w.-]*", doc)}
+    test = {"helo": "", "mailfrom": "", "host": ""}
+    title = ""
+    for raw in doc.splitlines():
+        line = raw.strip()
+        if line.startswith("- "):
+            line = line[2:].strip()
+        if not line or line.startswith("#"):
+            continue
+        key, _, value = line.partition(":")
+        value = value.strip()
+        if key == "name":
+            title = value
+        elif key in ("spf", "exp", "a", "aaaa", "ptr", "mx"):
+            stalwart_record(zone, key, value)
+        elif key in ("domain", "sender", "ip"):
+            test[{"domain": "helo", "sender": "mailfrom", "ip": "host"}[key]] = value
+        elif key == "expect":
+            result, _, explanation = value.partition(" ")
+            case = dict(test, result=result)
+            if explanation.strip():
+                case["explanation"] = explanation.strip()
+            count += 1
+            test_id = "%s:%s:%d" % (fname, title.replace(" ", "_"), count)
+            lines.extend(stalwart_scenario(zone, errors, test_id, case))
+    return lines
+
+
+def convert_stalwart(directory):
+    lines = []
+    for fname in sorted(os.listdir(directory)):
+        if not fname.endswith(".yml"):
+            continue
+        with open(os.path.join(directory, fname), encoding="utf-8") as f:
+            for doc in f.read().split("\n---"):
+                lines.extend(stalwart_doc(fname[:-4], doc))
+    return lines
+
+
 def main(argv):
-    if len(argv) != 3:
-        sys.stderr.write("usage: spf_suite_gen.py INPUT.json OUTPUT.txt\n")
+    if len(argv) == 4 and argv[1] == "--stalwart":
+        lines = convert_stalwart(argv[2])
+        argv = argv[1:]
+    elif len(argv) == 3:
+        with open(argv[1], encoding="utf-8") as f:
+            lines = convert(json.load(f))
+    else:
+        sys.stderr.write("usage: spf_suite_gen.py INPUT.json OUTPUT.txt\n"
+                         "       spf_suite_gen.py --stalwart DIR OUTPUT.txt\n")
         return 2
-    with open(argv[1], encoding="utf-8") as f:
-        scenarios = json.load(f)
-    lines = convert(scenarios)
     with open(argv[2], "w", encoding="ascii") as f:
         f.write("# generated by spf_suite_gen.py from %s\n" % argv[1])
         f.write("\n".join(lines) + "\n")

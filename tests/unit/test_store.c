@@ -319,7 +319,14 @@ TEST(create_layout)
 	CHECK(st == NULL && error != NULL);
 	CHECK_INTEQ(store_open(&st, dir, 0, true, &error), -1);
 	CHECK_INTEQ(store_open(&st, dir, 7, true, &error), 0);
-	CHECK(access(apath(&b, dir, 7, "index.db"), F_OK) == 0);
+	{
+		struct stat sb;
+
+		CHECK(stat(apath(&b, dir, 7, "index.db"), &sb) == 0 &&
+		      (sb.st_mode & 077) == 0);
+		CHECK(stat(apath(&b, dir, 7, "Maildir"), &sb) == 0 &&
+		      (sb.st_mode & 077) == 0);
+	}
 	for (size_t i = 0; i < 6; i++) {
 		struct store_mailbox_status s;
 		static const char *const subs[] = { "cur", "new", "tmp" };
@@ -358,6 +365,19 @@ TEST(create_layout)
 	store_close(st);
 	CHECK_INTEQ(store_open(&st, dir, 7, false, &error), 0);
 	store_close(st);
+	/* a folder removed behind our back: skipped, then made again */
+	rm_rf(apath(&b, dir, 7, "Maildir/.Archive"));
+	CHECK_INTEQ(store_open(&st, dir, 7, false, &error), 0);
+	CHECK_INTEQ(count(st, "Archive"), 0);
+	store_close(st);
+	CHECK(!is_dir(apath(&b, dir, 7, "Maildir/.Archive/new")));
+	CHECK_INTEQ(store_open(&st, dir, 7, true, &error), 0);
+	CHECK(is_dir(apath(&b, dir, 7, "Maildir/.Archive/new")));
+	store_close(st);
+	/* without its INBOX there is no store */
+	rm_rf(apath(&b, dir, 7, "Maildir/new"));
+	CHECK_INTEQ(store_open(&st, dir, 7, false, &error), -1);
+	CHECK_STREQ(error, "no mail store for this account");
 	buf_free(&b);
 	rm_rf(dir);
 	free(dir);
@@ -985,6 +1005,13 @@ TEST(deliver_errors_leave_nothing)
 	CHECK_INTEQ(store_deliver(st, &d, &uid, &error), -1);
 	CHECK_INTEQ(count_entries(apath(&b, dir, 1, "Maildir/tmp")), 0);
 	CHECK_INTEQ(count_entries(apath(&b, dir, 1, "Maildir/new")), 0);
+	/* a batch of failures does not keep the index locked for others */
+	{
+		struct store *other = NULL;
+
+		CHECK_INTEQ(store_open(&other, dir, 1, false, &error), 0);
+		store_close(other);
+	}
 	/* the batch survives its failed members */
 	d.delivery_key = "ok.1";
 	CHECK_INTEQ(store_deliver(st, &d, &uid, &error), 1);

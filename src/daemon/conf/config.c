@@ -604,6 +604,15 @@ void config_free(struct config *cfg)
 	cfg->path = NULL;
 }
 
+const char *config_service_name(int service)
+{
+	static const char *const names[SVC_COUNT] = {
+		"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s"
+	};
+
+	return service >= 0 && service < SVC_COUNT ? names[service] : "?";
+}
+
 bool config_is_local_domain(const struct config *cfg, const char *domain)
 {
 	for (size_t i = 0; i < cfg->domains.n; i++)

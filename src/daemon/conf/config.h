@@ -101,6 +101,8 @@ struct config_option_info {
 size_t config_option_count(void);
 const struct config_option_info *config_option(size_t i);
 
+/* "smtp", "submission", ... : the [listen] key of a service. */
+const char *config_service_name(int service);
 /* Is domain (any case) one of ours? */
 bool config_is_local_domain(const struct config *cfg, const char *domain);
 /* Path under data_dir: DATA/<rel> into *out. */
