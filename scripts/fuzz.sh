@@ -13,7 +13,7 @@ for t in "$build"/tests/fuzz/fuzz_*; do
 	mkdir -p "$work"
 	seeds="$root/tests/fuzz/corpus/$name"
 	echo "fuzz: $name for ${seconds}s"
-	if ! "$t" -max_total_time="$seconds" -print_final_stats=0 "$work" \
+	if ! "$t" -max_total_time="$seconds" -print_final_stats=0 -artifact_prefix="$work." "$work" \
 		${seeds:+$( [ -d "$seeds" ] && echo "$seeds")} >"$work.log" 2>&1; then
 		echo "fuzz: $name FAILED, see $work.log" >&2
 		tail -30 "$work.log" >&2
