@@ -196,7 +196,9 @@ static void exec_child(enum proc_role role, int fd)
 		    setuid(run_uid) < 0)
 			_exit(126);
 	}
+	/* after the uid change, which would clear it */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	execv("/proc/self/exe", argv);
 	_exit(127);
 }
