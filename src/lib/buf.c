@@ -65,10 +65,13 @@ void buf_appendc(struct buf *b, char c)
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list ap2;
+	char probe[1];
 	int n;
 
+	if (fmt == NULL)
+		abort();	/* a bug in the caller */
 	va_copy(ap2, ap);
-	n = vsnprintf(NULL, 0, fmt, ap2);
+	n = vsnprintf(probe, sizeof(probe), fmt, ap2);	/* length only */
 	va_end(ap2);
 	if (n < 0)
 		abort();
