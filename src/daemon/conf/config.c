@@ -111,7 +111,7 @@ static const struct opt options[] = {
 	  1, 1000000, NULL,
 	  "simultaneous SMTP sessions in all; more get 421 4.3.2" },
 	{ "smtp", "max_connections_per_ip", OPT_COUNT,
-	  F(smtp_max_connections_per_ip), "20", 1, 100000, NULL,
+	  F(smtp_max_connections_per_ip), "50", 1, 100000, NULL,
 	  "simultaneous SMTP sessions from one client address; more get 421 4.7.0" },
 	{ "smtp", "command_timeout", OPT_SECONDS, F(smtp_command_timeout), "5m",
 	  1, 86400, NULL,
