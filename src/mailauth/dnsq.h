@@ -20,6 +20,9 @@ enum dnsq_type {
 	DNSQ_AAAA = 28,
 };
 
+/* name is text with "." between labels; SPF macros can put any other byte
+ * in a label (spaces, '%', backslash), so a resolver API that parses
+ * presentation format must escape them (or answer NXDOMAIN). */
 struct dnsq {
 	int type;			/* enum dnsq_type */
 	char name[256];		/* <= DNSQ_NAME_MAX chars, no trailing dot */

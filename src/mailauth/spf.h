@@ -10,7 +10,9 @@
  *   spf_eval_free(e);
  *
  * Exactly one question is outstanding at a time; identical questions are
- * answered from a per-evaluation cache and never asked twice. */
+ * answered from a per-evaluation cache and never asked twice. The limits
+ * below bound an evaluation to about 130 questions; a wall-clock limit
+ * (§4.6.4: at least 20 s, then temperror) is the caller's. */
 #ifndef MK_SPF_H
 #define MK_SPF_H
 

@@ -26,6 +26,16 @@ const char *spf_result_name(enum spf_result r)
 	return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
 }
 
+/* Reasons and explanations end up in logs, headers and SMTP replies, and
+ * carry values from DNS and the client: keep them printable ASCII. */
+void spf_printable(struct buf *b)
+{
+	for (size_t i = 0; i < b->len; i++) {
+		if (b->ptr[i] < 0x20 || b->ptr[i] > 0x7e)
+			b->ptr[i] = '?';
+	}
+}
+
 void spf_set_reason(struct spf_eval *e, const char *fmt, ...)
 {
 	va_list ap;
@@ -34,10 +44,7 @@ void spf_set_reason(struct spf_eval *e, const char *fmt, ...)
 	va_start(ap, fmt);
 	buf_vprintf(&e->reason, fmt, ap);
 	va_end(ap);
-	for (size_t i = 0; i < e->reason.len; i++) {	/* printable ASCII */
-		if (e->reason.ptr[i] < 0x20 || e->reason.ptr[i] > 0x7e)
-			e->reason.ptr[i] = '?';
-	}
+	spf_printable(&e->reason);
 }
 
 struct spf_frame *spf_top(struct spf_eval *e)
@@ -121,7 +128,8 @@ static void select_record(struct spf_eval *e, struct spf_frame *f,
 		frame_finish(e, SPF_PERMERROR);
 	} else if (spf_record_parse(a->rr[k], a->len[k], &f->rec, &error,
 				    &erroff) < 0) {
-		spf_set_reason(e, "%s: %s at \"%.40s\"", f->domain, error,
+		spf_set_reason(e, "%s: %s at \"%.*s\"", f->domain, error,
+			       (int)strcspn(a->rr[k] + erroff, " "),
 			       a->rr[k] + erroff);
 		frame_finish(e, SPF_PERMERROR);
 	} else {
@@ -226,6 +234,7 @@ static void frame_terms(struct spf_eval *e, struct spf_frame *f)
 static void frame_redirect(struct spf_eval *e, struct spf_frame *f)
 {
 	char target[SPF_NAME_BUF];
+	const char *error;
 	enum spf_mres r;
 
 	if (f->rec->redirect == NULL) {
@@ -237,12 +246,14 @@ static void frame_redirect(struct spf_eval *e, struct spf_frame *f)
 		frame_finish(e, SPF_PERMERROR);
 		return;
 	}
-	r = spf_target(e, f->rec->redirect, target);
+	r = spf_target(e, f->rec->redirect, target, &error);
 	if (r == M_WAIT)
 		return;
 	if (r != M_OK) {
 		if (r == M_BADNAME)
 			spf_set_reason(e, "redirect target is not a domain name");
+		else
+			spf_set_reason(e, "%s in \"%s\"", error, f->rec->redirect);
 		frame_finish(e, SPF_PERMERROR);
 		return;
 	}
@@ -253,7 +264,9 @@ static void frame_redirect(struct spf_eval *e, struct spf_frame *f)
 	f->redirected = true;
 }
 
-/* §6.2: the exp= text, when it is there and usable, into out. */
+/* §6.2: the exp= text into out, when the record has a usable one: any
+ * problem with it (macros, DNS, not exactly one TXT record, non-ASCII)
+ * only means falling back to the default. */
 static enum spf_mres exp_text(struct spf_eval *e, struct spf_frame *f,
 			      struct buf *out)
 {
@@ -262,7 +275,9 @@ static enum spf_mres exp_text(struct spf_eval *e, struct spf_frame *f,
 	const char *error;
 	enum spf_mres r;
 
-	r = spf_target(e, f->rec->exp, target);
+	if (f->rec->exp == NULL)
+		return M_NOMATCH;
+	r = spf_target(e, f->rec->exp, target, &error);
 	if (r != M_OK)
 		return r;
 	if ((a = spf_lookup(e, DNSQ_TXT, target)) == NULL)
@@ -272,34 +287,18 @@ static enum spf_mres exp_text(struct spf_eval *e, struct spf_frame *f,
 	return spf_expand(e, a->rr[0], a->len[0], SPF_MACRO_EXP, out, &error);
 }
 
+/* The explanation of a top-level fail, then the evaluation is done. */
 static void frame_exp(struct spf_eval *e, struct spf_frame *f)
 {
-	struct buf reason = BUF_INIT;
 	const char *error;
-	enum spf_mres r = M_NOMATCH;
+	enum spf_mres r = exp_text(e, f, &e->explanation);
 
-	/* problems with exp= leave the fail and its reason as they are */
-	buf_append(&reason, e->reason.ptr, e->reason.len);
-	if (f->rec->exp != NULL)
-		r = exp_text(e, f, &e->explanation);
-	if (r != M_OK && r != M_WAIT) {
-		buf_reset(&e->explanation);
+	if (r != M_OK && r != M_WAIT)
 		r = spf_expand(e, e->default_exp, strlen(e->default_exp),
 			       SPF_MACRO_EXP, &e->explanation, &error);
-	}
-	buf_reset(&e->reason);
-	buf_append(&e->reason, reason.ptr, reason.len);
-	buf_free(&reason);
 	if (r == M_WAIT)
 		return;
-	if (r != M_OK)
-		buf_reset(&e->explanation);
-	/* macro values (the local-part, HELO) may carry anything: keep the
-	 * text safe for an SMTP reply */
-	for (size_t i = 0; i < e->explanation.len; i++) {
-		if (e->explanation.ptr[i] < 0x20 || e->explanation.ptr[i] > 0x7e)
-			e->explanation.ptr[i] = '?';
-	}
+	spf_printable(&e->explanation);
 	e->done = true;
 }
 

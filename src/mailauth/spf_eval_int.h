@@ -50,9 +50,10 @@ struct spf_cached {
 
 /* PTR validation of the client address, shared by ptr and %{p} (§5.5). */
 struct spf_rdns {
-	bool done;
+	bool fetched;			/* the PTR answer is in */
+	bool done;			/* ... and every name is checked */
 	enum dnsq_rcode rcode;		/* of the PTR lookup */
-	size_t n;
+	size_t n, next;			/* names kept, next to validate */
 	char *names[SPF_MAX_PTR_NAMES];
 	bool valid[SPF_MAX_PTR_NAMES];
 };
@@ -95,23 +96,36 @@ enum spf_mres {
 };
 
 /* spf_mech.c */
+/* The cached answer to (type, name), or NULL with it made the question. */
 const struct spf_cached *spf_lookup(struct spf_eval *e, int type,
 				    const char *name);
+/* Store (a copy of) the answer to q. */
 void spf_cache_add(struct spf_eval *e, const struct dnsq *q,
 		   const struct dnsq_answer *a);
 void spf_cache_free(struct spf_eval *e);
+/* Expand a macro-string for the top frame, finding %{p} when needed:
+ * M_OK, M_WAIT, or M_PERMERROR with *error_r. */
 enum spf_mres spf_expand(struct spf_eval *e, const char *s, size_t len,
 			 int flags, struct buf *out, const char **error_r);
+/* The target-name of a domain-spec (NULL: the current domain), §7.3:
+ * M_OK, M_WAIT, M_BADNAME, or M_PERMERROR with *error_r. */
 enum spf_mres spf_target(struct spf_eval *e, const char *spec,
-			 char name[SPF_NAME_BUF]);
+			 char name[SPF_NAME_BUF], const char **error_r);
+/* Evaluate one mechanism of the top frame (§5). */
 enum spf_mres spf_mech_eval(struct spf_eval *e, const struct spf_term *t);
+/* Labels of 1..63 characters, 253 in all, no empty label. */
 bool spf_name_valid(const char *name);
 void spf_rdns_free(struct spf_rdns *r);
 
 /* spf_eval.c */
+/* Replace the reason text (made printable). */
 void spf_set_reason(struct spf_eval *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Replace control and non-ASCII bytes by '?'. */
+void spf_printable(struct buf *b);
+/* The frame being evaluated. */
 struct spf_frame *spf_top(struct spf_eval *e);
+/* Start check_host() for domain on top of the stack (include). */
 void spf_frame_push(struct spf_eval *e, const char *domain);
 
 #endif

@@ -246,11 +246,14 @@ enum spf_macro_status spf_macro_expand(const char *s, size_t len, int flags,
 		} else {
 			const char *v = letter_value(ctx, t.ch);
 
-			if (v == NULL && lower(t.ch) == 'p')
+			if (v == NULL && lower(t.ch) == 'p') {
+				buf_truncate(out, start);
 				return SPF_MACRO_NEED_P;
+			}
 			expand_macro(&t, v != NULL ? v : "", out);
 		}
 		if (out->len - start > SPF_MAX_EXPANSION) {
+			buf_truncate(out, start);
 			*error_r = "macro expansion too long";
 			return SPF_MACRO_ERROR;
 		}

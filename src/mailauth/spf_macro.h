@@ -40,8 +40,9 @@ enum spf_macro_status {
  * whether it ends with a macro-expand (for domain-end, §7.1). */
 int spf_macro_check(const char *s, size_t len, int flags, bool *ends_macro_r,
 		    const char **error_r);
-/* Expand s into out (appended, at most SPF_MAX_EXPANSION bytes). The whole
- * string is syntax-checked first, so NEED_P means it is valid. */
+/* Expand s, appending to out (at most SPF_MAX_EXPANSION bytes; out is left
+ * as it was unless OK). The whole string is syntax-checked first, so
+ * NEED_P means it is valid. */
 enum spf_macro_status spf_macro_expand(const char *s, size_t len, int flags,
 				       const struct spf_macro_ctx *ctx,
 				       struct buf *out, const char **error_r);

@@ -35,8 +35,8 @@ void spf_cache_add(struct spf_eval *e, const struct dnsq *q,
 	memset(c, 0, sizeof(*c));
 	c->type = q->type;
 	str_copy(c->name, sizeof(c->name), q->name);
-	c->rcode = a->rcode;
-	if (a->rcode != DNSQ_OK)
+	c->rcode = a->rcode <= DNSQ_TEMPFAIL ? a->rcode : DNSQ_TEMPFAIL;
+	if (c->rcode != DNSQ_OK)
 		return;
 	c->n = a->n;
 	c->rr = xcalloc(a->n + 1, sizeof(*c->rr));
@@ -134,32 +134,26 @@ static bool addr_listed(const struct spf_eval *e, const struct spf_cached *a,
 static enum spf_mres rdns_run(struct spf_eval *e)
 {
 	struct spf_rdns *r = &e->rdns;
-	const struct spf_cached *ptr, *a;
+	const struct spf_cached *a;
 	char name[SPF_NAME_BUF];
 
-	if (r->done)
-		return M_OK;
-	if ((ptr = spf_lookup(e, DNSQ_PTR, e->revname)) == NULL)
-		return M_WAIT;
-	for (size_t i = 0; i < ptr->n && i < SPF_MAX_PTR_NAMES; i++) {
-		const char *s = rr_str(ptr, i);
-
-		if (s == NULL || !name_copy(name, s, strlen(s)) ||
-		    !spf_name_valid(name))
-			continue;
-		if ((a = spf_lookup(e, addr_type(e), name)) == NULL)
+	if (!r->fetched) {
+		if ((a = spf_lookup(e, DNSQ_PTR, e->revname)) == NULL)
 			return M_WAIT;
-	}
-	r->rcode = ptr->rcode;
-	for (size_t i = 0; i < ptr->n && i < SPF_MAX_PTR_NAMES; i++) {
-		const char *s = rr_str(ptr, i);
+		r->fetched = true;
+		r->rcode = a->rcode;
+		for (size_t i = 0; i < a->n && i < SPF_MAX_PTR_NAMES; i++) {
+			const char *s = rr_str(a, i);
 
-		if (s == NULL || !name_copy(name, s, strlen(s)) ||
-		    !spf_name_valid(name))
-			continue;
-		a = spf_lookup(e, addr_type(e), name);
-		r->names[r->n] = xstrdup(name);
-		r->valid[r->n++] = addr_listed(e, a, e->ip.family == 4 ? 32 : 128);
+			if (s != NULL && name_copy(name, s, strlen(s)) &&
+			    spf_name_valid(name))
+				r->names[r->n++] = xstrdup(name);
+		}
+	}
+	for (; r->next < r->n; r->next++) {
+		if ((a = spf_lookup(e, addr_type(e), r->names[r->next])) == NULL)
+			return M_WAIT;
+		r->valid[r->next] = addr_listed(e, a, e->ip.family == 4 ? 32 : 128);
 	}
 	r->done = true;
 	return M_OK;
@@ -201,20 +195,17 @@ enum spf_mres spf_expand(struct spf_eval *e, const char *s, size_t len,
 		.c = e->ip_c, .r = e->receiver, .t = e->time_str,
 		.p = e->rdns.done ? rdns_pick(e, domain) : NULL,
 	};
-	size_t start = out->len;
 
 	switch (spf_macro_expand(s, len, flags, &ctx, out, error_r)) {
 	case SPF_MACRO_OK:
 		return M_OK;
 	case SPF_MACRO_NEED_P:
-		buf_truncate(out, start);
 		if (rdns_run(e) == M_WAIT)
 			return M_WAIT;
 		return spf_expand(e, s, len, flags, out, error_r);
 	case SPF_MACRO_ERROR:
 		break;
 	}
-	buf_truncate(out, start);
 	return M_PERMERROR;
 }
 
@@ -232,19 +223,17 @@ static const char *name_truncate(const char *s)
 }
 
 enum spf_mres spf_target(struct spf_eval *e, const char *spec,
-			 char name[SPF_NAME_BUF])
+			 char name[SPF_NAME_BUF], const char **error_r)
 {
 	struct buf b = BUF_INIT;
 	enum spf_mres r;
-	const char *s, *error;
+	const char *s;
 
 	if (spec == NULL) {
 		str_copy(name, SPF_NAME_BUF, spf_top(e)->domain);
 		return M_OK;
 	}
-	r = spf_expand(e, spec, strlen(spec), SPF_MACRO_DOMAIN, &b, &error);
-	if (r == M_PERMERROR)
-		spf_set_reason(e, "%s in \"%s\"", error, spec);
+	r = spf_expand(e, spec, strlen(spec), SPF_MACRO_DOMAIN, &b, error_r);
 	if (r == M_OK) {
 		if (b.len > 0 && b.ptr[b.len - 1] == '.')
 			buf_truncate(&b, b.len - 1);
@@ -375,6 +364,7 @@ static enum spf_mres mech_include(struct spf_eval *e, const char *target)
 enum spf_mres spf_mech_eval(struct spf_eval *e, const struct spf_term *t)
 {
 	char target[SPF_NAME_BUF];
+	const char *error;
 	enum spf_mres r;
 
 	switch (t->mech) {
@@ -388,7 +378,9 @@ enum spf_mres spf_mech_eval(struct spf_eval *e, const struct spf_term *t)
 	default:
 		break;
 	}
-	r = spf_target(e, t->spec, target);
+	r = spf_target(e, t->spec, target, &error);
+	if (r == M_PERMERROR)
+		spf_set_reason(e, "%s in \"%s\"", error, t->spec);
 	if (r == M_BADNAME && t->mech == SPF_MECH_INCLUDE) {
 		spf_set_reason(e, "include target is not a domain name");
 		return M_PERMERROR;

@@ -84,12 +84,11 @@ bool spf_domain_spec_valid(const char *s, size_t len, const char **error_r)
 		*error_r = "empty domain-spec";
 		return false;
 	}
+	if (len > 1 && s[len - 1] == '.')	/* toplabel [ "." ] */
+		len--;
 	if (spf_macro_check(s, len, SPF_MACRO_DOMAIN, &ends_macro, error_r) < 0)
 		return false;
-	if (s[len - 1] == '.' && len > 1)
-		len--;
-	if (spf_macro_check(s, len, SPF_MACRO_DOMAIN, &ends_macro, error_r) == 0 &&
-	    ends_macro)
+	if (ends_macro)
 		return true;
 	for (dot = len; dot > 0 && s[dot - 1] != '.'; dot--)
 		;

@@ -674,6 +674,10 @@ static const struct zrr zone_limits[] = {
 	    "7 a.example.com", "8 a.example.com", "9 a.example.com",
 	    "10 a.example.com", "11 a.example.com." } },
 	{ "nul.example.com", DNSQ_TXT, DNSQ_OK, { "v=spf1 -all" } },
+	{ "redir.example.com", DNSQ_TXT, DNSQ_OK,
+	  { "v=spf1 ip4:10.0.0.0/8 redirect=nowhere.example.com" } },
+	{ "redir2.example.com", DNSQ_TXT, DNSQ_OK,
+	  { "v=spf1 redirect=nul.example.com exp=never.example.com" } },
 	{ "tf.example.com", DNSQ_TXT, DNSQ_OK,
 	  { "v=spf1 a:tmp.example.com -all" } },
 	{ "tmp.example.com", DNSQ_A, DNSQ_TEMPFAIL, { NULL } },
@@ -699,6 +703,9 @@ TEST(eval_limits_and_errors)
 		{ "192.0.2.1", "a@x..example.com", SPF_NONE },
 		{ "not-an-ip", "a@void.example.com", SPF_PERMERROR },
 		{ "192.0.2.1", "a@nul.example.com", SPF_FAIL },
+		{ "10.1.2.3", "a@redir.example.com", SPF_PASS },
+		{ "192.0.2.1", "a@redir.example.com", SPF_PERMERROR },	/* §6.1 */
+		{ "192.0.2.1", "a@redir2.example.com", SPF_FAIL },
 	};
 
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
