@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -183,13 +184,27 @@ static void on_child_close(struct ipc *ch, void *arg)
 	ipc_free(ch);
 }
 
+/* The validated configuration text as a file children can read. */
+static int config_memfd(void)
+{
+	int fd = memfd_create("mailkeep.conf", MFD_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (write(fd, cfg.source.ptr, cfg.source.len) != (ssize_t)cfg.source.len) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* In the forked child: become the unprivileged user, exec ourselves. */
-static void exec_child(enum proc_role role, int fd)
+static void exec_child(enum proc_role role, int fd, int conf)
 {
 	char *argv[] = { "mailkeep", "-c", (char *)config_file, "__child",
 			 (char *)proc_role_name(role), NULL };
 
-	if (dup2(fd, PROC_IPC_FD) < 0)
+	if (dup2(fd, PROC_IPC_FD) < 0 || dup2(conf, PROC_CONFIG_FD) < 0)
 		_exit(127);
 	if (drop_privileges) {
 		if (setgroups(0, NULL) < 0 || setgid(run_gid) < 0 ||
@@ -246,22 +261,28 @@ static void send_listeners(enum proc_role role)
 
 static int start_child(enum proc_role role)
 {
-	int fds[2];
+	int fds[2], conf = config_memfd();
 	pid_t pid;
 
-	if (ipc_socketpair(fds) < 0)
+	if (conf < 0)
 		return -1;
+	if (ipc_socketpair(fds) < 0) {
+		close(conf);
+		return -1;
+	}
 	pid = fork();
 	if (pid < 0) {
 		close(fds[0]);
 		close(fds[1]);
+		close(conf);
 		return -1;
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		exec_child(role, fds[1]);
+		exec_child(role, fds[1], conf);
 	}
 	close(fds[1]);
+	close(conf);
 	children[role].pid = pid;
 	children[role].started = time(NULL);
 	children[role].ch = ipc_new(base, fds[0], proc_role_name(role),
@@ -337,6 +358,20 @@ static void restart_cb(evutil_socket_t fd, short what, void *arg)
 	wire_child(role);
 }
 
+static void send_shutdown(enum proc_role role)
+{
+	if (children[role].ch != NULL)
+		ipc_send(children[role].ch, MSG_SHUTDOWN, 0, NULL, 0, -1);
+	else if (children[role].pid != 0)
+		kill(children[role].pid, SIGTERM);
+}
+
+static void shutdown_back_ends(void)
+{
+	send_shutdown(PROC_QUEUE);
+	send_shutdown(PROC_AUTH);
+}
+
 static void child_exited(enum proc_role role, int status)
 {
 	struct child *c = &children[role];
@@ -350,6 +385,8 @@ static void child_exited(enum proc_role role, int status)
 	if (shutting_down) {
 		log_info("child=%s event=exited status=%d", proc_role_name(role),
 			 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		if (role == PROC_SMTP)
+			shutdown_back_ends();
 		return;
 	}
 	if (WIFSIGNALED(status))
@@ -419,8 +456,15 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
 	for (int r = 1; r < PROC_COUNT; r++) {
 		if (children[r].ch == NULL)
 			continue;
+		int conf = config_memfd();
+		if (conf < 0) {
+			log_error("event=reload child=%s reason=\"memfd: %s\"",
+				  proc_role_name((enum proc_role)r), strerror(errno));
+			continue;
+		}
 		send_tls((enum proc_role)r);
-		ipc_send(children[r].ch, MSG_RELOAD, 0, NULL, 0, -1);
+		ipc_send(children[r].ch, MSG_RELOAD, 0, NULL, 0, conf);
+		close(conf);
 	}
 	log_info("event=reload status=ok note=\"listen addresses change only on restart\"");
 }
@@ -446,10 +490,12 @@ static void on_sigterm(evutil_socket_t sig, short what, void *arg)
 		return;
 	shutting_down = true;
 	log_info("event=shutdown signal=%d", (int)sig);
-	/* Order: stop taking mail first, then the queue finishes its batch. */
-	for (int r = PROC_COUNT - 1; r >= 1; r--)
-		if (children[r].ch != NULL)
-			ipc_send(children[r].ch, MSG_SHUTDOWN, 0, NULL, 0, -1);
+	/* Front end first: its open transactions still need the queue and
+	 * auth; those stop once smtp is gone (child_exited). */
+	if (children[PROC_SMTP].pid != 0)
+		send_shutdown(PROC_SMTP);
+	else
+		shutdown_back_ends();
 	event_base_once(base, -1, EV_TIMEOUT, on_kill_timeout, NULL, &grace);
 	if (all_children_gone())
 		event_base_loopexit(base, NULL);

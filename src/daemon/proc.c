@@ -97,12 +97,14 @@ static void attach_peer(enum proc_role role, int fd)
 		hooks->peer_up(role);
 }
 
-static void do_reload(void)
+static void do_reload(int fd)
 {
 	struct config next;
 	struct buf err = BUF_INIT;
+	int r = config_load_fd(&next, config_file, fd, &err);
 
-	if (config_load(&next, config_file, &err) < 0) {
+	close(fd);
+	if (r < 0) {
 		log_error("event=reload status=failed reason=\"%s\"",
 			  buf_cstr(&err));
 		buf_free(&err);
@@ -169,7 +171,9 @@ static void main_msg(uint32_t type, const uint8_t *data, size_t len, int fd)
 			hooks->start();
 		return;
 	case MSG_RELOAD:
-		do_reload();
+		if (ipc_r_end(&r) < 0 || fd < 0)
+			break;
+		do_reload(fd);
 		return;
 	case MSG_SHUTDOWN:
 		exiting = true;
@@ -212,11 +216,12 @@ int proc_child_main(enum proc_role role, const char *config_path,
 	/* SIGHUP and SIGTERM are main's to handle; children follow main. */
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
-	if (config_load(&proc_cfg, config_path, &err) < 0) {
+	if (config_load_fd(&proc_cfg, config_path, PROC_CONFIG_FD, &err) < 0) {
 		log_error("event=start status=failed reason=\"%s\"", buf_cstr(&err));
 		return 1;
 	}
 	buf_free(&err);
+	close(PROC_CONFIG_FD);
 	log_set_level((enum log_level)log_level_parse(proc_cfg.log_level));
 	proc_base = event_base_new();
 	if (proc_base == NULL)

@@ -1,7 +1,9 @@
 /* proc: process roles and the runtime every child process shares.
  *
  * main (daemon.c) forks and re-executes the mailkeep binary once per role
- * (`mailkeep -c FILE __child ROLE`) with its channel to main on fd 3. The
+ * (`mailkeep -c FILE __child ROLE`) with its channel to main on fd 3 and
+ * the configuration text main validated on fd 4 (children never read the
+ * file itself, so a broken file on disk cannot stop a restart). The
  * child builds its event loop here, receives its peer channels and
  * listening sockets from main, and dispatches messages to its hooks. */
 #ifndef MK_PROC_H
@@ -22,6 +24,7 @@ enum proc_role {
 };
 
 #define PROC_IPC_FD 3
+#define PROC_CONFIG_FD 4	/* the configuration text main validated */
 
 struct proc_hooks {
 	/* A message from a peer (or main); fd is -1 or owned by the hook. */

@@ -292,9 +292,7 @@ static void run_starttls(struct smtp_session *s, const char *arg)
 		return;
 	}
 	smtp_reply(s, "220 2.0.0 Ready to start TLS");
-	if (smtp_session_starttls(s) < 0) {
-		smtp_session_close(s, "TLS setup failed");
-	}
+	smtp_session_starttls(s);
 }
 
 static void run_auth(struct smtp_session *s, const char *arg)

@@ -33,7 +33,9 @@ static void session_free(struct smtp_session *s)
 	smtp_msg_abort(s);
 	smtp_transaction_reset(s);
 	if (s->bev != NULL)
-		bufferevent_free(s->bev);	/* also frees s->ssl */
+		bufferevent_free(s->bev);	/* TLS: also closes fd, frees ssl */
+	if (s->ssl == NULL)
+		close(s->fd);
 	buf_free(&s->out);
 	smtp_server_session_gone(s);
 	free(s);
@@ -74,11 +76,7 @@ static void schedule_free(struct smtp_session *s)
 /* Are all replies handed to the kernel (through TLS too)? */
 static bool output_drained(struct smtp_session *s)
 {
-	struct bufferevent *under = bufferevent_get_underlying(s->bev);
-
-	return evbuffer_get_length(bufferevent_get_output(s->bev)) == 0 &&
-	       (under == NULL ||
-		evbuffer_get_length(bufferevent_get_output(under)) == 0);
+	return evbuffer_get_length(bufferevent_get_output(s->bev)) == 0;
 }
 
 void smtp_session_close(struct smtp_session *s, const char *why)
@@ -112,24 +110,18 @@ static void greet(struct smtp_session *s)
 		   *extra ? " " : "", extra);
 }
 
-static struct bufferevent *tls_bev(struct smtp_session *s, int fd,
-				   struct bufferevent *under)
+/* A TLS bufferevent directly on the socket (no filter layering: the
+ * plaintext bufferevent is gone by then). It owns fd and ssl. */
+static struct bufferevent *tls_bev(struct smtp_session *s)
 {
 	SSL_CTX *ctx = smtp_server_tls();
 	SSL *ssl;
 
-	if (ctx == NULL)
-		return NULL;
-	ssl = SSL_new(ctx);
-	if (ssl == NULL)
+	if (ctx == NULL || (ssl = SSL_new(ctx)) == NULL)
 		return NULL;
 	s->ssl = ssl;
-	if (under != NULL)
-		return bufferevent_openssl_filter_new(
-			proc_base, under, ssl, BUFFEREVENT_SSL_ACCEPTING,
-			BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	return bufferevent_openssl_socket_new(
-		proc_base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+		proc_base, s->fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
 		BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 }
 
@@ -153,10 +145,9 @@ struct smtp_session *smtp_session_start(int fd, int service,
 	memcpy(&s->peer, sa, salen <= sizeof(s->peer) ? salen : sizeof(s->peer));
 	netaddr_ip_string(sa, s->ip, sizeof(s->ip));
 	s->port = netaddr_port(sa);
+	s->fd = fd;
 	evutil_make_socket_nonblocking(fd);
-	s->bev = bufferevent_socket_new(proc_base, fd,
-					BEV_OPT_CLOSE_ON_FREE |
-					BEV_OPT_DEFER_CALLBACKS);
+	s->bev = bufferevent_socket_new(proc_base, fd, BEV_OPT_DEFER_CALLBACKS);
 	setup_bev(s);
 	log_info("session=%s event=connect client=%s port=%u", s->id, s->ip,
 		 s->port);
@@ -166,28 +157,38 @@ struct smtp_session *smtp_session_start(int fd, int service,
 
 /* RFC 3207 §4.2: whatever the client sent after STARTTLS before the
  * handshake is discarded (CVE-2011-0411), and the session forgets
- * everything it learnt before TLS. */
-int smtp_session_starttls(struct smtp_session *s)
+ * everything it learnt before TLS. The switch happens once the 220 is
+ * out (switch_to_tls, from on_write); meanwhile nothing is read. */
+void smtp_session_starttls(struct smtp_session *s)
+{
+	s->starttls_pending = true;
+	bufferevent_disable(s->bev, EV_READ);
+}
+
+static void switch_to_tls(struct smtp_session *s)
 {
 	struct evbuffer *in = bufferevent_get_input(s->bev);
-	struct bufferevent *tls;
 	size_t dropped = evbuffer_get_length(in);
 
-	if (dropped > 0) {
+	s->starttls_pending = false;
+	if (dropped > 0)
 		log_info("session=%s event=starttls-injection bytes=%zu "
 			 "action=discarded", s->id, dropped);
-		evbuffer_drain(in, dropped);
+	bufferevent_free(s->bev);	/* plaintext and its buffers: gone */
+	s->bev = tls_bev(s);
+	if (s->bev == NULL) {
+		log_error("session=%s event=tls-setup-failed", s->id);
+		s->bev = bufferevent_socket_new(proc_base, s->fd,
+						BEV_OPT_DEFER_CALLBACKS);
+		setup_bev(s);
+		smtp_session_close(s, "TLS setup failed");
+		return;
 	}
-	tls = tls_bev(s, -1, s->bev);
-	if (tls == NULL)
-		return -1;
-	s->bev = tls;
 	setup_bev(s);
 	smtp_transaction_reset(s);
 	s->have_helo = false;
 	s->esmtp = false;
 	s->helo[0] = '\0';
-	return 0;
 }
 
 /* Handle one command line out of the input buffer; false when none. */
@@ -251,7 +252,7 @@ static void process(struct smtp_session *s)
 	struct evbuffer *in = bufferevent_get_input(s->bev);
 	struct evbuffer *out = bufferevent_get_output(s->bev);
 
-	while (!s->closing && s->wait == SMTP_WAIT_NONE &&
+	while (!s->closing && !s->starttls_pending && s->wait == SMTP_WAIT_NONE &&
 	       evbuffer_get_length(out) < SMTP_MAX_OUTPUT) {
 		bool progress;
 
@@ -292,6 +293,11 @@ static void on_write(struct bufferevent *bev, void *arg)
 	if (s->closing) {
 		if (output_drained(s))
 			schedule_free(s);
+		return;
+	}
+	if (s->starttls_pending) {
+		if (output_drained(s))
+			switch_to_tls(s);
 		return;
 	}
 	/* Replies drained below the cap: continue with pipelined input. */

@@ -39,8 +39,10 @@ struct smtp_session {
 	struct smtp_session *next, *prev;	/* all sessions */
 	char id[13];
 	int service;			/* enum service */
+	int fd;
 	struct bufferevent *bev;
 	SSL *ssl;			/* set once TLS is up */
+	bool starttls_pending;		/* 220 sent, handshake once it is out */
 	struct sockaddr_storage peer;
 	char ip[64];
 	unsigned port;
@@ -96,7 +98,7 @@ void smtp_reply(struct smtp_session *s, const char *fmt, ...)
 void smtp_session_close(struct smtp_session *s, const char *why);
 /* Resume reading input after a reply from another process. */
 void smtp_session_resume(struct smtp_session *s);
-int smtp_session_starttls(struct smtp_session *s);
+void smtp_session_starttls(struct smtp_session *s);
 void smtp_session_shutdown(struct smtp_session *s);
 void smtp_session_set_timeout(struct smtp_session *s);
 

@@ -517,6 +517,7 @@ int config_parse(struct config *cfg, const char *name, const char *text,
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->path = xstrdup(name);
+	buf_append(&cfg->source, text, len);
 	set_defaults(cfg);
 	while (pos < len) {
 		const char *nl = memchr(text + pos, '\n', len - pos);
@@ -556,11 +557,37 @@ int config_parse(struct config *cfg, const char *name, const char *text,
 	return 0;
 }
 
-int config_load(struct config *cfg, const char *file, struct buf *err)
+int config_load_fd(struct config *cfg, const char *name, int fd,
+		   struct buf *err)
 {
 	struct buf text = BUF_INIT;
 	char chunk[8192];
+	off_t off = 0;
 	ssize_t n;
+	int r;
+
+	memset(cfg, 0, sizeof(*cfg));
+	while ((n = pread(fd, chunk, sizeof(chunk), off)) > 0) {
+		buf_append(&text, chunk, (size_t)n);
+		off += n;
+		if (text.len > CONFIG_MAX_FILE) {
+			buf_free(&text);
+			err_at(err, name, 0, "%s", "file too large");
+			return -1;
+		}
+	}
+	if (n < 0) {
+		buf_free(&text);
+		err_at(err, name, 0, "%s", strerror(errno));
+		return -1;
+	}
+	r = config_parse(cfg, name, buf_cstr(&text), text.len, err);
+	buf_free(&text);
+	return r;
+}
+
+int config_load(struct config *cfg, const char *file, struct buf *err)
+{
 	int fd, r;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -569,23 +596,8 @@ int config_load(struct config *cfg, const char *file, struct buf *err)
 		err_at(err, file, 0, "%s", strerror(errno));
 		return -1;
 	}
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
-		buf_append(&text, chunk, (size_t)n);
-		if (text.len > CONFIG_MAX_FILE) {
-			close(fd);
-			buf_free(&text);
-			err_at(err, file, 0, "%s", "file too large");
-			return -1;
-		}
-	}
+	r = config_load_fd(cfg, file, fd, err);
 	close(fd);
-	if (n < 0) {
-		buf_free(&text);
-		err_at(err, file, 0, "%s", strerror(errno));
-		return -1;
-	}
-	r = config_parse(cfg, file, buf_cstr(&text), text.len, err);
-	buf_free(&text);
 	return r;
 }
 
@@ -602,6 +614,7 @@ void config_free(struct config *cfg)
 	}
 	free(cfg->path);
 	cfg->path = NULL;
+	buf_free(&cfg->source);
 }
 
 const char *config_service_name(int service)

@@ -39,6 +39,7 @@ enum service {
 
 struct config {
 	char *path;		/* the file this was read from */
+	struct buf source;	/* the text that was parsed */
 
 	/* global */
 	char *hostname;
@@ -86,6 +87,11 @@ int config_load(struct config *cfg, const char *file, struct buf *err);
 int config_parse(struct config *cfg, const char *name, const char *text,
 		 size_t len, struct buf *err);
 void config_free(struct config *cfg);
+/* Parse the text of a file already read into memory (or passed as an fd
+ * by main, see config_load_fd); name is used in messages and to resolve
+ * relative paths. */
+int config_load_fd(struct config *cfg, const char *name, int fd,
+		   struct buf *err);
 /* The configuration file to use: -c FILE, else $MAILKEEP_CONFIG, else
  * /etc/mailkeep/mailkeep.conf. */
 const char *config_default_path(void);
