@@ -32,7 +32,7 @@ static struct spool *spool;
 static struct incoming *incoming;
 static struct pending_commit *commits;
 static size_t ncommits, commits_cap;
-static struct event *commit_ev, *deliver_ev, *retry_ev;
+static struct event *commit_ev, *deliver_ev, *retry_ev, *flush_ev;
 static bool stopping;
 
 static bool incoming_take(const char *qid)
@@ -216,10 +216,17 @@ static void on_retry_timer(evutil_socket_t fd, short what, void *arg)
 	event_active(deliver_ev, 0, 0);
 }
 
+static void on_flush_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what; (void)arg;
+	spool_flush_removed(spool);
+}
+
 static void on_start(void)
 {
 	const char *why = NULL;
 	struct timeval tv = { RETRY_SCAN, 0 };
+	struct timeval flush_tv = { 1, 0 };
 
 	if (spool_open(&spool, proc_cfg.data_dir, &why) < 0)
 		fatal("event=start status=failed reason=\"queue: %s\"", why);
@@ -230,6 +237,8 @@ static void on_start(void)
 	deliver_ev = event_new(proc_base, -1, 0, run_deliveries, NULL);
 	retry_ev = event_new(proc_base, -1, EV_PERSIST, on_retry_timer, NULL);
 	evtimer_add(retry_ev, &tv);
+	flush_ev = event_new(proc_base, -1, EV_PERSIST, on_flush_timer, NULL);
+	evtimer_add(flush_ev, &flush_tv);
 	event_active(deliver_ev, 0, 0);	/* what was left by the last run */
 	log_info("event=ready");
 }

@@ -20,6 +20,10 @@ struct spool {
 	sqlite3 *db;
 	char *dir;		/* DATA/queue/msg */
 	int dirfd;
+	/* Files of finished messages, unlinked once their removal from
+	 * queue.db is durable (spool_flush_removed). */
+	char (*removed)[QUEUE_ID_MAX];
+	size_t nremoved, removed_cap;
 };
 
 static const char schema[] =
@@ -78,7 +82,9 @@ void spool_close(struct spool *sp)
 {
 	if (sp == NULL)
 		return;
+	spool_flush_removed(sp);
 	sqlite3_close(sp->db);
+	free(sp->removed);
 	if (sp->dirfd >= 0)
 		close(sp->dirfd);
 	free(sp->dir);
@@ -128,23 +134,43 @@ void spool_discard(struct spool *sp, const char *qid)
 
 void spool_unlink(struct spool *sp, const char *qid)
 {
-	spool_discard(sp, qid);
+	if (sp->nremoved == sp->removed_cap) {
+		sp->removed_cap = sp->removed_cap ? sp->removed_cap * 2 : 64;
+		sp->removed = xrealloc(sp->removed, sp->removed_cap * QUEUE_ID_MAX);
+	}
+	str_copy(sp->removed[sp->nremoved++], QUEUE_ID_MAX, qid);
 }
 
-static int sync_file(struct spool *sp, const char *qid, off_t *size)
+static void unlink_removed(struct spool *sp)
 {
-	int fd = openat(sp->dirfd, qid, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	int r = -1;
+	for (size_t i = 0; i < sp->nremoved; i++)
+		spool_discard(sp, sp->removed[i]);
+	sp->nremoved = 0;
+}
 
-	if (fd < 0)
+/* Delivery records are committed without a sync (a lost one only causes a
+ * redelivery, which the stores recognise by its key); a checkpoint makes
+ * them durable, and only then may the files of removed messages go. */
+void spool_flush_removed(struct spool *sp)
+{
+	int log_frames = -1, done = -2;
+
+	if (sp->nremoved == 0)
+		return;
+	if (sqlite3_wal_checkpoint_v2(sp->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+				      &log_frames, &done) == SQLITE_OK &&
+	    log_frames == done)
+		unlink_removed(sp);
+}
+
+static int file_size(struct spool *sp, const char *qid, off_t *size)
+{
+	struct stat st;
+
+	if (fstatat(sp->dirfd, qid, &st, 0) < 0)
 		return -1;
-	if (fdatasync(fd) == 0 && fstat(fd, &st) == 0) {
-		*size = st.st_size;
-		r = 0;
-	}
-	close(fd);
-	return r;
+	*size = st.st_size;
+	return 0;
 }
 
 static int insert_env(struct spool *sp, const struct envelope *e, off_t size)
@@ -202,11 +228,13 @@ int spool_commit(struct spool *sp, struct envelope **envs, size_t n, bool *ok,
 	size_t good = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		ok[i] = sync_file(sp, envs[i]->qid, &sizes[i]) == 0;
+		ok[i] = file_size(sp, envs[i]->qid, &sizes[i]) == 0;
 		good += ok[i];
 	}
-	/* One directory fsync makes every new name in the batch durable. */
-	if (good > 0 && fsync(sp->dirfd) < 0) {
+	/* One syncfs makes every file of the batch durable, data and names
+	 * (it is an fsync of every file of the file system): the cost of a
+	 * batch does not grow with the number of messages in it. */
+	if (good > 0 && syncfs(sp->dirfd) < 0) {
 		*error_r = strerror(errno);
 		goto fail;
 	}
@@ -225,6 +253,8 @@ int spool_commit(struct spool *sp, struct envelope **envs, size_t n, bool *ok,
 		db_exec(sp, "ROLLBACK", error_r);
 		goto fail;
 	}
+	/* that commit synced the log, earlier records included */
+	unlink_removed(sp);
 	free(sizes);
 	return 0;
 fail:
@@ -308,16 +338,24 @@ void spool_msg_free(struct spool_msg *m)
 
 int spool_begin(struct spool *sp, const char **error_r)
 {
-	return db_exec(sp, "BEGIN IMMEDIATE", error_r);
+	if (db_exec(sp, "PRAGMA synchronous=NORMAL", error_r) < 0)
+		return -1;
+	if (db_exec(sp, "BEGIN IMMEDIATE", error_r) < 0) {
+		db_exec(sp, "PRAGMA synchronous=FULL", error_r);
+		return -1;
+	}
+	return 0;
 }
 
 int spool_commit_txn(struct spool *sp, const char **error_r)
 {
-	if (db_exec(sp, "COMMIT", error_r) < 0) {
+	int r = db_exec(sp, "COMMIT", error_r);
+
+	if (r < 0)
 		spool_rollback(sp);
-		return -1;
-	}
-	return 0;
+	/* back to FULL: commits acknowledged to clients are synced */
+	db_exec(sp, "PRAGMA synchronous=FULL", error_r);
+	return r;
 }
 
 void spool_rollback(struct spool *sp)

@@ -62,7 +62,8 @@ int spool_load(struct spool *sp, const char *qid, struct spool_msg *m,
 	       const char **error_r);
 void spool_msg_free(struct spool_msg *m);
 
-/* Record the outcome of a delivery batch in one transaction. */
+/* Record the outcome of a delivery batch in one transaction; it is not
+ * synced (a lost record means a redelivery that the stores recognise). */
 int spool_begin(struct spool *sp, const char **error_r);
 int spool_set_status(struct spool *sp, const char *qid, int64_t idx,
 		     int status, const char *error);
@@ -72,8 +73,10 @@ int spool_add_rcpt(struct spool *sp, const char *qid, const char *addr,
 int spool_finish_if_done(struct spool *sp, const char *qid);
 int spool_commit_txn(struct spool *sp, const char **error_r);
 void spool_rollback(struct spool *sp);
-/* Remove the files of deleted messages (after the commit). */
+/* Remove the file of a deleted message once its deletion is durable. */
 void spool_unlink(struct spool *sp, const char *qid);
+/* Make the records durable (checkpoint) and remove those files now. */
+void spool_flush_removed(struct spool *sp);
 /* Remove files that have no committed envelope (start-up). */
 void spool_cleanup(struct spool *sp);
 

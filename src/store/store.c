@@ -1,17 +1,22 @@
 /* store: delivery into one account's mail store (DESIGN §5).
  *
- * Delivery order, per message: write tmp/<name>, fsync, rename into new/,
- * add the index row inside the batch transaction; per batch (store_sync):
- * fsync each new/ directory touched, then commit. A crash anywhere leaves
- * either a stale tmp/ file (removed by the next reconcile) or a file in
- * new/ whose row was not committed (adopted by the next reconcile, or by
- * the redelivery of its key, which then returns 0): exactly once.
+ * Delivery order: store_deliver writes tmp/<name> and adds the index row
+ * inside the batch transaction; store_sync then makes the whole batch
+ * durable with few syncs whatever its size: one syncfs(2) for the data of
+ * every tmp/ file (it is fsync of every file of the file system), then the
+ * renames into new/, an fsync of each new/ directory touched, and the
+ * commit. So a file only ever appears in new/ with its data on disk. A
+ * crash anywhere leaves either a stale tmp/ file (removed by the next
+ * reconcile) or a file in new/ whose row was not committed (adopted by the
+ * next reconcile, or by the redelivery of its key, which then returns 0):
+ * exactly once.
  *
  * The batch holds the index write lock from its first store_deliver to
  * store_sync, so other processes (IMAP) wait for it: sync promptly. */
 #include "store/store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,9 +41,13 @@ static const char *canonical_mailbox(const char *name)
 static void batch_end(struct store *st, bool dropped)
 {
 	for (size_t i = 0; i < st->npending; i++) {
-		if (dropped && !st->pending[i].keyed && st->pending[i].path != NULL)
-			unlink(st->pending[i].path);
-		free(st->pending[i].path);
+		struct store_pending *p = &st->pending[i];
+		if (p->tmp != NULL)
+			unlink(p->tmp);		/* never made it to new/ */
+		else if (dropped && !p->keyed && p->path != NULL)
+			unlink(p->path);
+		free(p->path);
+		free(p->tmp);
 	}
 	for (size_t i = 0; i < st->ntouched; i++)
 		free(st->touched[i]);
@@ -61,8 +70,8 @@ void store_close(struct store *st)
 	free(st);
 }
 
-static void batch_add(struct store *st, const char *path, bool keyed,
-		      bool created, const char *newdir)
+static void batch_add(struct store *st, const char *path, const char *tmp,
+		      bool keyed, bool created, const char *newdir)
 {
 	size_t i;
 
@@ -72,6 +81,7 @@ static void batch_add(struct store *st, const char *path, bool keyed,
 				       st->pending_cap * sizeof(*st->pending));
 	}
 	st->pending[st->npending].path = created ? xstrdup(path) : NULL;
+	st->pending[st->npending].tmp = tmp != NULL ? xstrdup(tmp) : NULL;
 	st->pending[st->npending++].keyed = keyed;
 	for (i = 0; i < st->ntouched; i++)
 		if (strcmp(st->touched[i], newdir) == 0)
@@ -84,6 +94,43 @@ static void batch_add(struct store *st, const char *path, bool keyed,
 	st->touched[st->ntouched++] = xstrdup(newdir);
 }
 
+/* Make the data of every tmp/ file of the batch durable, then move the
+ * files into new/. */
+static int publish_files(struct store *st, const char **error_r)
+{
+	bool any = false;
+	int fd;
+
+	for (size_t i = 0; i < st->npending && !any; i++)
+		any = st->pending[i].tmp != NULL;
+	if (!any)
+		return 0;
+	fd = open(st->maildir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || syncfs(fd) < 0) {
+		log_error("store op=syncfs path=%s error=%s", st->maildir,
+			  strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		*error_r = "cannot sync mail files";
+		return -1;
+	}
+	close(fd);
+	for (size_t i = 0; i < st->npending; i++) {
+		struct store_pending *p = &st->pending[i];
+		if (p->tmp == NULL)
+			continue;
+		if (rename(p->tmp, p->path) < 0) {
+			log_error("store op=rename path=%s error=%s", p->path,
+				  strerror(errno));
+			*error_r = "cannot move message into new/";
+			return -1;
+		}
+		free(p->tmp);
+		p->tmp = NULL;
+	}
+	return 0;
+}
+
 int store_sync(struct store *st, const char **error_r)
 {
 	int ret = 0;
@@ -92,6 +139,8 @@ int store_sync(struct store *st, const char **error_r)
 		*error_r = "delivery batch lost (index rolled back)";
 		ret = -1;
 	}
+	if (ret == 0)
+		ret = publish_files(st, error_r);
 	for (size_t i = 0; ret == 0 && i < st->ntouched; i++) {
 		if (store_maildir_fsync_dir(st->touched[i]) < 0) {
 			log_error("store op=fsync path=%s error=%s",
@@ -201,11 +250,11 @@ static int adopt(struct store *st, int64_t mailbox_id,
 				  d->internaldate, uid_r, error_r) < 0)
 		return -1;
 	/* its earlier batch may have missed the directory fsync */
-	batch_add(st, buf_cstr(&p->new), true, false, buf_cstr(&p->newdir));
+	batch_add(st, buf_cstr(&p->new), NULL, true, false, buf_cstr(&p->newdir));
 	return 0;
 }
 
-/* tmp/ file, fsync, rename into new/, index row. */
+/* tmp/ file and index row; store_sync syncs and renames it into new/. */
 static int write_new(struct store *st, int64_t mailbox_id,
 		     const struct store_delivery *d, struct delivery_paths *p,
 		     uint32_t *uid_r, const char **error_r)
@@ -214,20 +263,14 @@ static int write_new(struct store *st, int64_t mailbox_id,
 
 	if (store_maildir_write(buf_cstr(&p->tmp), !keyed, d, error_r) < 0)
 		return -1;
-	if (rename(buf_cstr(&p->tmp), buf_cstr(&p->new)) < 0) {
-		log_error("store op=rename path=%s error=%s", buf_cstr(&p->new),
-			  strerror(errno));
-		unlink(buf_cstr(&p->tmp));
-		*error_r = "cannot move message into new/";
-		return -1;
-	}
 	if (index_add(st, mailbox_id, buf_cstr(&p->name), d->delivery_key,
 		      d->prefix_len + d->src_len, d->internaldate, uid_r,
 		      error_r) < 0) {
-		unlink(buf_cstr(&p->new));
+		unlink(buf_cstr(&p->tmp));
 		return -1;
 	}
-	batch_add(st, buf_cstr(&p->new), keyed, true, buf_cstr(&p->newdir));
+	batch_add(st, buf_cstr(&p->new), buf_cstr(&p->tmp), keyed, true,
+		  buf_cstr(&p->newdir));
 	return 1;
 }
 

@@ -346,8 +346,9 @@ int store_maildir_write(const char *path, bool excl,
 		*error_r = "cannot create message file";
 		return -1;
 	}
+	/* no fsync here: store_sync syncs the whole batch at once */
 	if (write_all(fd, d->prefix, d->prefix_len) < 0 ||
-	    copy_body(fd, d, error_r) < 0 || fsync(fd) < 0)
+	    copy_body(fd, d, error_r) < 0)
 		ret = -1;
 	err = errno;
 	if (close(fd) < 0 && ret == 0) {

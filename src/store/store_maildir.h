@@ -49,7 +49,8 @@ int store_maildir_stat(const char *dir, const struct store_maildir_entry *e,
 /* Remove stale tmp/ files: keyed names at once (their delivery will be
  * redone under the same name), others after 36 hours. Returns count. */
 unsigned store_maildir_clean_tmp(const char *dir, time_t now);
-/* Write prefix + source range of d into a new file at path and fsync it;
+/* Write prefix + source range of d into a new file at path (not synced:
+ * store_sync syncs a whole batch);
  * on failure path is removed. excl: fail if path exists. */
 int store_maildir_write(const char *path, bool excl,
 			const struct store_delivery *d, const char **error_r);

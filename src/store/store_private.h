@@ -13,7 +13,8 @@
 
 /* A message file of the open batch. */
 struct store_pending {
-	char *path;		/* .../new/<name> */
+	char *path;		/* .../new/<name>; NULL: adopted, not ours */
+	char *tmp;		/* .../tmp/<name> until store_sync renames it */
 	bool keyed;
 };
 

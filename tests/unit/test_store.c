@@ -570,14 +570,16 @@ TEST(crash_file_without_row)
 	free(dir);
 }
 
-/* The same without reopening: the batch that renamed the file was never
- * committed (store_close abandons it); the redelivery adopts the file. */
-TEST(redeliver_adopts_uncommitted_file)
+/* A batch abandoned before store_sync leaves nothing in new/ (files are
+ * published only once their data is synced): its redelivery writes the
+ * message again, once. (Adoption of a file already in new/ without its
+ * row is covered by the tests above.) */
+TEST(redeliver_after_abandoned_batch)
 {
 	char *dir = new_tmpdir();
 	struct store *st = NULL;
 	const char *error = NULL;
-	struct buf b = BUF_INIT, name = BUF_INIT;
+	struct buf b = BUF_INIT;
 	int fd = src_fd(dir);
 	struct store_delivery d = delivery("INBOX", "adopt.1", fd);
 	uint32_t uid = 0;
@@ -587,24 +589,25 @@ TEST(redeliver_adopts_uncommitted_file)
 	CHECK_INTEQ(store_deliver(st, &d, &uid, &error), 1);	/* keyless */
 	d.delivery_key = "adopt.1";
 	CHECK_INTEQ(store_deliver(st, &d, &uid, &error), 1);
+	CHECK_INTEQ(count_entries(apath(&b, dir, 1, "Maildir/new")), 0);
 	store_close(st);	/* no sync: abandoned */
-	/* keyless copy gone, keyed file kept for its retry */
-	CHECK_INTEQ(count_entries(apath(&b, dir, 1, "Maildir/new")), 1);
+	CHECK_INTEQ(count_entries(apath(&b, dir, 1, "Maildir/new")), 0);
+	CHECK_INTEQ(count_entries(apath(&b, dir, 1, "Maildir/tmp")), 0);
 	CHECK_INTEQ(sql_int(dir, 1, "SELECT COUNT(*) FROM messages"), 0);
 	CHECK_INTEQ(store_open(&st, dir, 1, false, &error), 0);
-	CHECK_INTEQ(count(st, "INBOX"), 1);
-	CHECK_INTEQ(store_deliver(st, &d, &uid, &error), 0);
+	CHECK_INTEQ(count(st, "INBOX"), 0);
+	CHECK_INTEQ(store_deliver(st, &d, &uid, &error), 1);
+	CHECK_INTEQ(store_deliver(st, &d, &uid, &error), 0);	/* same batch */
 	CHECK_INTEQ(store_sync(st, &error), 0);
 	CHECK_INTEQ(count(st, "INBOX"), 1);
+	CHECK_INTEQ(count_entries(apath(&b, dir, 1, "Maildir/new")), 1);
 	store_close(st);
 	close(fd);
 	buf_free(&b);
-	buf_free(&name);
 	rm_rf(dir);
 	free(dir);
 }
 
-/* A real crash: a child delivers and is SIGKILLed before store_sync. */
 TEST(crash_sigkill_before_sync)
 {
 	char *dir = new_tmpdir();
@@ -632,12 +635,15 @@ TEST(crash_sigkill_before_sync)
 	}
 	CHECK(waitpid(pid, &status, 0) == pid);
 	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	/* Nothing was published: the keyed tmp/ files are cleaned at open
+	 * and the retry delivers each message once. */
 	CHECK_INTEQ(store_open(&st, dir, 1, false, &error), 0);
-	CHECK_INTEQ(count(st, "INBOX"), 3);
+	CHECK_INTEQ(count(st, "INBOX"), 0);
+	CHECK_INTEQ(count_entries(apath(&b, dir, 1, "Maildir/tmp")), 0);
 	for (size_t i = 0; i < 3; i++) {
 		struct store_delivery d = delivery("INBOX", keys[i], fd);
 
-		CHECK_INTEQ(store_deliver(st, &d, &uid, &error), 0);
+		CHECK_INTEQ(store_deliver(st, &d, &uid, &error), 1);
 	}
 	CHECK_INTEQ(store_sync(st, &error), 0);
 	CHECK_INTEQ(count(st, "INBOX"), 3);
@@ -1042,7 +1048,7 @@ int main(void)
 	RUN(deliver_large_from_memfd);
 	RUN(deliver_same_key_twice);
 	RUN(crash_file_without_row);
-	RUN(redeliver_adopts_uncommitted_file);
+	RUN(redeliver_after_abandoned_batch);
 	RUN(crash_sigkill_before_sync);
 	RUN(exactly_once_under_sigkill);
 	RUN(tmp_cleanup);
