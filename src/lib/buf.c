@@ -41,6 +41,7 @@ void buf_reserve(struct buf *b, size_t extra)
 		cap = cap * 2 > cap ? cap * 2 : need;
 	b->ptr = xrealloc(b->ptr, cap);
 	b->cap = cap;
+	b->ptr[b->len] = '\0';	/* buf_cstr() is valid at any time */
 }
 
 void buf_append(struct buf *b, const void *p, size_t n)
