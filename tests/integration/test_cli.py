@@ -8,6 +8,33 @@ import sqlite3
 
 import pytest
 
+from conftest import BIN, SANITIZER_MARKS
+
+
+def is_asan_build():
+    try:
+        with open(BIN, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
+# See test_daemon.py CONFIG_LEAK_BUG: a bad config file leaks under ASan.
+config_leak_xfail = pytest.mark.xfail(
+    is_asan_build(), strict=True,
+    reason="BUG (ASan builds only): config_parse() leaks the half-built struct "
+    "config when the file is bad; LeakSanitizer report on stderr")
+
+
+def run(srv, *args, input=None, check=True):
+    """srv.cli, and no sanitizer report on stderr, whatever the outcome."""
+    r = srv.cli(*args, input=input, check=False)
+    for mark in SANITIZER_MARKS:
+        assert mark not in r.stderr, r.stderr
+    if check:
+        assert r.returncode == 0, (args, r.returncode, r.stderr)
+    return r
+
 
 def fails(result, *words):
     """A failed command: non-zero exit, every word in its message."""
@@ -21,7 +48,7 @@ def fails(result, *words):
 
 def users(srv):
     """{address: id} from `user list`."""
-    out = srv.cli("user", "list").stdout
+    out = run(srv, "user", "list").stdout
     table = {}
     for line in out.splitlines():
         fields = line.split("\t")
@@ -32,7 +59,7 @@ def users(srv):
 def aliases(srv):
     """{alias: [targets]} from `alias list` ("alias: t1, t2")."""
     table = {}
-    for line in srv.cli("alias", "list").stdout.splitlines():
+    for line in run(srv, "alias", "list").stdout.splitlines():
         name, _, targets = line.partition(": ")
         table[name] = targets.split(", ")
     return table
@@ -40,7 +67,7 @@ def aliases(srv):
 
 def domains(srv):
     """{domain: origin} from `domain list` ("domain<TAB>config|database")."""
-    out = srv.cli("domain", "list").stdout
+    out = run(srv, "domain", "list").stdout
     return dict(line.split("\t") for line in out.splitlines())
 
 
@@ -60,10 +87,10 @@ def srv(make_server):
 
 
 def test_user_add_list_and_store(srv):
-    r = srv.cli("user", "add", "Alice@Example.ORG", input="pw-one\n")
+    r = run(srv, "user", "add", "Alice@Example.ORG", input="pw-one\n")
     assert r.returncode == 0
     assert r.stdout.startswith("added alice@example.org (account ")
-    srv.cli("user", "add", "bob@example.net", input="pw-two\n")
+    run(srv, "user", "add", "bob@example.net", input="pw-two\n")
     table = users(srv)
     assert set(table) == {"alice@example.org", "bob@example.net"}
     # the mail store exists at once, with the default folders
@@ -85,13 +112,13 @@ def test_user_add_list_and_store(srv):
     (("user", "passwd", "nobody@example.org"), "pw\n", ["no such account"]),
 ])
 def test_user_errors(srv, args, stdin, words):
-    fails(srv.cli(*args, input=stdin, check=False), *words)
+    fails(run(srv, *args, input=stdin, check=False), *words)
     assert users(srv) == {}
 
 
 def test_user_add_twice_refused(srv):
     srv.add_user("alice@example.org")
-    fails(srv.cli("user", "add", "ALICE@example.org", input="x-pass\n",
+    fails(run(srv, "user", "add", "ALICE@example.org", input="x-pass\n",
                   check=False), "alice@example.org", "already exists")
     assert list(users(srv)) == ["alice@example.org"]
 
@@ -99,7 +126,7 @@ def test_user_add_twice_refused(srv):
 def test_user_usage_errors(srv):
     for args in (("user",), ("user", "add"), ("user", "frobnicate", "x"),
                  ("user", "list", "extra")):
-        r = srv.cli(*args, check=False)
+        r = run(srv, *args, check=False)
         assert r.returncode == 2, args
         assert "usage: mailkeep user" in r.stderr
 
@@ -107,12 +134,12 @@ def test_user_usage_errors(srv):
 def test_user_passwd_changes_hash(srv):
     srv.add_user("alice@example.org", "old-password")
     before = password_hash(srv, "alice@example.org")
-    r = srv.cli("user", "passwd", "alice@example.org", input="new-password\n")
+    r = run(srv, "user", "passwd", "alice@example.org", input="new-password\n")
     assert r.returncode == 0 and "password changed" in r.stdout
     after = password_hash(srv, "alice@example.org")
     assert after != before and after.startswith("$y$")
     # an empty new password is refused and the hash stays
-    fails(srv.cli("user", "passwd", "alice@example.org", input="\n",
+    fails(run(srv, "user", "passwd", "alice@example.org", input="\n",
                   check=False), "empty password")
     assert password_hash(srv, "alice@example.org") == after
 
@@ -121,13 +148,13 @@ def test_user_del_keeps_mail_aside(srv):
     srv.add_user("alice@example.org")
     srv.add_user("bob@example.net")
     aid = users(srv)["alice@example.org"]
-    r = srv.cli("user", "del", "alice@example.org")
+    r = run(srv, "user", "del", "alice@example.org")
     assert "its mail is kept in" in r.stdout
     assert list(users(srv)) == ["bob@example.net"]
     accounts = os.listdir(os.path.join(srv.data, "accounts"))
     assert str(aid) not in accounts
     assert any(n.startswith(f"{aid}.deleted-") for n in accounts), accounts
-    fails(srv.cli("user", "del", "alice@example.org", check=False),
+    fails(run(srv, "user", "del", "alice@example.org", check=False),
           "no such account")
     # ids are never reused: a new alice is a new account
     srv.add_user("alice@example.org")
@@ -136,18 +163,18 @@ def test_user_del_keeps_mail_aside(srv):
 
 def test_alias_add_list_del(srv):
     srv.add_user("alice@example.org")
-    srv.cli("alias", "add", "info@example.org", "alice@example.org",
+    run(srv, "alias", "add", "info@example.org", "alice@example.org",
             "someone@remote.test")
-    srv.cli("alias", "add", "@example.net", "alice@example.org")
+    run(srv, "alias", "add", "@example.net", "alice@example.org")
     assert aliases(srv) == {
         "@example.net": ["alice@example.org"],
         "info@example.org": ["alice@example.org", "someone@remote.test"],
     }
     # one target, then the whole alias
-    srv.cli("alias", "del", "info@example.org", "someone@remote.test")
+    run(srv, "alias", "del", "info@example.org", "someone@remote.test")
     assert aliases(srv)["info@example.org"] == ["alice@example.org"]
-    srv.cli("alias", "del", "info@example.org")
-    srv.cli("alias", "del", "@example.net")
+    run(srv, "alias", "del", "info@example.org")
+    run(srv, "alias", "del", "@example.net")
     assert aliases(srv) == {}
 
 
@@ -160,35 +187,35 @@ def test_alias_add_list_del(srv):
     (("alias", "del", "nothing@example.org"), ["no such alias"]),
 ])
 def test_alias_errors(srv, args, words):
-    fails(srv.cli(*args, check=False), *words)
+    fails(run(srv, *args, check=False), *words)
     assert aliases(srv) == {}
 
 
 def test_alias_duplicate_target_refused(srv):
-    srv.cli("alias", "add", "info@example.org", "alice@example.org")
-    fails(srv.cli("alias", "add", "info@example.org", "Alice@Example.org",
+    run(srv, "alias", "add", "info@example.org", "alice@example.org")
+    fails(run(srv, "alias", "add", "info@example.org", "Alice@Example.org",
                   check=False), "already has this target")
     assert aliases(srv) == {"info@example.org": ["alice@example.org"]}
 
 
 def test_alias_on_account_warns(srv):
     srv.add_user("alice@example.org")
-    r = srv.cli("alias", "add", "alice@example.org", "bob@example.net")
+    r = run(srv, "alias", "add", "alice@example.org", "bob@example.net")
     assert "is an account" in r.stderr
 
 
 def test_domain_add_list_del(srv):
     assert domains(srv) == {"example.org": "config", "example.net": "config"}
-    fails(srv.cli("user", "add", "carol@example.com", input="pw\n",
+    fails(run(srv, "user", "add", "carol@example.com", input="pw\n",
                   check=False), "not a local domain")
-    srv.cli("domain", "add", "Example.COM")
+    run(srv, "domain", "add", "Example.COM")
     assert domains(srv)["example.com"] == "database"
     srv.add_user("carol@example.com")
     # a domain with accounts cannot go away
-    fails(srv.cli("domain", "del", "example.com", check=False),
+    fails(run(srv, "domain", "del", "example.com", check=False),
           "still has accounts")
-    srv.cli("user", "del", "carol@example.com")
-    srv.cli("domain", "del", "example.com")
+    run(srv, "user", "del", "carol@example.com")
+    run(srv, "domain", "del", "example.com")
     assert "example.com" not in domains(srv)
 
 
@@ -198,12 +225,13 @@ def test_domain_add_list_del(srv):
     (("domain", "add", "bad domain!"), ["invalid domain"]),
 ])
 def test_domain_errors(srv, args, words):
-    fails(srv.cli(*args, check=False), *words)
+    fails(run(srv, *args, check=False), *words)
     assert set(domains(srv)) == {"example.org", "example.net"}
 
 
+@config_leak_xfail
 def test_cli_with_broken_config(srv):
     with open(srv.conf, "a") as f:
         f.write("no_such_option = 1\n")
-    r = fails(srv.cli("user", "list", check=False), "unknown option")
+    r = fails(run(srv, "user", "list", check=False), "unknown option")
     assert f"{srv.conf}:" in r.stderr

@@ -8,6 +8,7 @@ message (`queue=ID event=removed`), so "exactly one copy" is checked after
 delivery finished, not after a guess at how long it takes.
 """
 import os
+import re
 import signal
 import smtplib
 import time
@@ -56,6 +57,15 @@ def wait_log(srv, needle, timeout=15):
     deadline = time.time() + timeout
     while time.time() < deadline:
         if needle in srv.log():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def wait_for_re(srv, pattern, timeout=15):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if re.search(pattern, srv.log()):
             return True
         time.sleep(0.05)
     return False
@@ -206,6 +216,10 @@ def with_file(make_server, server_root):
                       users=("alice@example.org", "bob@example.net",
                              "carol@example.org"))
     srv.aliases_path = path
+    # start() returns at the first 220; the queue and auth read the file
+    # when they get ready, and the tests below edit it
+    for role in ("queue", "auth"):
+        assert wait_for_re(srv, rf"{role}\[\d+\]: event=ready"), srv.log()
     return srv
 
 
@@ -317,3 +331,29 @@ def test_user_added_and_deleted_at_run_time(server):
     assert code == 550 and text.startswith(b"5.1.1"), text
     code, text = rcpt_reply(server, "frank+tag@example.org")
     assert code == 550
+
+
+@pytest.mark.xfail(reason=(
+    "BUG: auth and queue each read aliases_file themselves (lookup_init at "
+    "their start, lookup_reload on SIGHUP), so a queue restarted by main after "
+    "a crash loads the file as it is on disk now, while auth keeps the table "
+    "of the last reload: the file edited without SIGHUP, auth accepts "
+    "RCPT root@ (250) and the queue then logs 'to=<root@example.org> "
+    "status=failed reason=\"no such user\"' and removes the message - an "
+    "accepted message dropped without a bounce. The same race exists at "
+    "start-up (auth and queue load the file at different moments). Main could "
+    "pass the validated aliases text to the children as it now does for the "
+    "configuration"), strict=True)
+def test_restarted_queue_uses_the_reloaded_aliases_table(with_file):
+    with open(with_file.aliases_path) as f:
+        text = f.read()
+    # edited on disk, not reloaded yet: the running table still has root
+    with open(with_file.aliases_path, "w") as f:
+        f.write(text.replace("root:       alice\n", ""))
+    old = with_file.child_pid("queue")
+    os.kill(old, signal.SIGKILL)
+    assert wait_for_re(with_file, r"child=queue pid=(?!%d)\d+ event=started" % old)
+    assert wait_for_re(with_file, r"queue\[(?!%d)\d+\]: event=ready" % old)
+    qid, tag = send(with_file, ["root@example.org"])
+    assert wait_log(with_file, f"queue={qid} event=removed")
+    assert copies(with_file, "alice@example.org", tag) == 1
