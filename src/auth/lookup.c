@@ -2,6 +2,7 @@
 #include "auth/lookup.h"
 
 #include "auth/userdb.h"
+#include "daemon/proc.h"
 #include "lib/log.h"
 #include "mail/aliases.h"
 
@@ -13,12 +14,13 @@ static void load_aliases(const struct config *cfg)
 	struct buf err = BUF_INIT;
 	struct aliases *next = NULL;
 
-	if (*cfg->aliases_file == '\0') {
+	if (!proc_aliases_set) {
 		aliases_free(aliases);
 		aliases = NULL;
 		return;
 	}
-	if (aliases_load(cfg->aliases_file, &next, &err) < 0) {
+	if (aliases_parse(cfg->aliases_file, buf_cstr(&proc_aliases),
+			  proc_aliases.len, &next, &err) < 0) {
 		log_error("event=aliases status=failed reason=\"%s\" action=\"%s\"",
 			  buf_cstr(&err), aliases ? "keeping the previous table" :
 			  "no aliases file in use");

@@ -25,6 +25,7 @@
 #include "lib/log.h"
 #include "lib/netaddr.h"
 #include "lib/xalloc.h"
+#include "mail/aliases.h"
 #include "tls/tls.h"
 
 #define MAX_LISTENERS 64
@@ -47,6 +48,7 @@ struct child {
 };
 
 static struct config cfg;
+static struct buf aliases_text;		/* validated; sent to auth and queue */
 static const char *config_file;
 static struct event_base *base;
 static struct listener listeners[MAX_LISTENERS];
@@ -184,18 +186,81 @@ static void on_child_close(struct ipc *ch, void *arg)
 	ipc_free(ch);
 }
 
-/* The validated configuration text as a file children can read. */
-static int config_memfd(void)
+
+static void read_all(int fd, struct buf *out)
 {
-	int fd = memfd_create("mailkeep.conf", MFD_CLOEXEC);
+	char chunk[8192];
+	ssize_t n;
+
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0 &&
+	       out->len < ALIASES_MAX_FILE)
+		buf_append(out, chunk, (size_t)n);
+}
+
+/* Read and validate the aliases file of c into *out. */
+static int load_aliases(const struct config *c, struct buf *out)
+{
+	struct buf err = BUF_INIT;
+	struct aliases *a = NULL;
+	int fd;
+
+	buf_reset(out);
+	if (*c->aliases_file == '\0')
+		return 0;
+	fd = open(c->aliases_file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		log_error("event=aliases file=%s reason=\"%s\"", c->aliases_file,
+			  strerror(errno));
+		return -1;
+	}
+	read_all(fd, out);
+	close(fd);
+	if (aliases_parse(c->aliases_file, buf_cstr(out), out->len, &a, &err) < 0) {
+		log_error("event=aliases status=failed reason=\"%s\"", buf_cstr(&err));
+		buf_free(&err);
+		return -1;
+	}
+	aliases_free(a);
+	buf_free(&err);
+	return 0;
+}
+
+static int memfd_with(const char *name, const struct buf *text)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC);
 
 	if (fd < 0)
 		return -1;
-	if (write(fd, cfg.source.ptr, cfg.source.len) != (ssize_t)cfg.source.len) {
+	if (write(fd, text->ptr ? text->ptr : "", text->len) != (ssize_t)text->len) {
 		close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+static void send_aliases(enum proc_role role)
+{
+	struct buf m = BUF_INIT;
+	bool present = *cfg.aliases_file != '\0';
+	int fd = present ? memfd_with("aliases", &aliases_text) : -1;
+
+	if (role != PROC_AUTH && role != PROC_QUEUE)
+		return;
+	if (present && fd < 0) {
+		log_error("event=aliases reason=\"memfd: %s\"", strerror(errno));
+		return;
+	}
+	ipc_w_u32(&m, present ? 1 : 0);
+	ipc_send(children[role].ch, MSG_ALIASES, 0, m.ptr, m.len, fd);
+	if (fd >= 0)
+		close(fd);
+	buf_free(&m);
+}
+
+/* The validated configuration text as a file children can read. */
+static int config_memfd(void)
+{
+	return memfd_with("mailkeep.conf", &cfg.source);
 }
 
 /* In the forked child: become the unprivileged user, exec ourselves. */
@@ -318,6 +383,7 @@ static void send_tls(enum proc_role role)
 static void start_msgs(enum proc_role role)
 {
 	send_tls(role);
+	send_aliases(role);
 	send_listeners(role);
 	ipc_send(children[role].ch, MSG_START, 0, NULL, 0, -1);
 }
@@ -432,7 +498,7 @@ static void on_sigchld(evutil_socket_t sig, short what, void *arg)
 static void on_sighup(evutil_socket_t sig, short what, void *arg)
 {
 	struct config next;
-	struct buf err = BUF_INIT;
+	struct buf err = BUF_INIT, next_aliases = BUF_INIT;
 	const char *why;
 
 	(void)sig; (void)what; (void)arg;
@@ -450,8 +516,17 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
 		config_free(&next);
 		return;
 	}
+	if (load_aliases(&next, &next_aliases) < 0) {
+		log_error("event=reload status=failed reason=\"aliases file\" "
+			  "action=\"keeping the running configuration\"");
+		config_free(&next);
+		buf_free(&next_aliases);
+		return;
+	}
 	config_free(&cfg);
 	cfg = next;
+	buf_free(&aliases_text);
+	aliases_text = next_aliases;
 	log_set_level((enum log_level)log_level_parse(cfg.log_level));
 	for (int r = 1; r < PROC_COUNT; r++) {
 		if (children[r].ch == NULL)
@@ -463,6 +538,7 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
 			continue;
 		}
 		send_tls((enum proc_role)r);
+		send_aliases((enum proc_role)r);
 		ipc_send(children[r].ch, MSG_RELOAD, 0, NULL, 0, conf);
 		close(conf);
 	}
@@ -511,6 +587,7 @@ int daemon_serve(const char *config_path)
 	log_init("main");
 	if (config_load(&cfg, config_path, &err) < 0) {
 		log_error("event=start status=failed reason=\"%s\"", buf_cstr(&err));
+		buf_free(&err);
 		return 1;
 	}
 	buf_free(&err);
@@ -519,8 +596,8 @@ int daemon_serve(const char *config_path)
 		log_error("event=start status=failed reason=\"%s\"", why);
 		return 1;
 	}
-	if (resolve_user() < 0 || daemon_prepare_data_dir(&cfg, &why) < 0 ||
-	    bind_all() < 0)
+	if (load_aliases(&cfg, &aliases_text) < 0 || resolve_user() < 0 ||
+	    daemon_prepare_data_dir(&cfg, &why) < 0 || bind_all() < 0)
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
 	base = event_base_new();

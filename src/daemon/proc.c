@@ -16,6 +16,8 @@ struct event_base *proc_base;
 struct config proc_cfg;
 enum proc_role proc_self;
 struct buf proc_tls_cert, proc_tls_key;
+struct buf proc_aliases;
+bool proc_aliases_set;
 
 static const struct proc_hooks *hooks;
 static struct ipc *peers[PROC_COUNT];	/* peers[PROC_MAIN] = main */
@@ -118,7 +120,7 @@ static void do_reload(int fd)
 		hooks->reload();
 }
 
-/* Read a whole (small) PEM file from a passed descriptor. */
+/* Read a whole (small) file from a passed descriptor. */
 static void read_pem(int fd, struct buf *out)
 {
 	char chunk[4096];
@@ -166,6 +168,16 @@ static void main_msg(uint32_t type, const uint8_t *data, size_t len, int fd)
 			break;
 		read_pem(fd, type == MSG_TLS_CERT ? &proc_tls_cert : &proc_tls_key);
 		return;
+	case MSG_ALIASES: {
+		uint32_t present = ipc_r_u32(&r);
+		if (ipc_r_end(&r) < 0 || (present == 1) != (fd >= 0))
+			break;
+		proc_aliases_set = present == 1;
+		buf_reset(&proc_aliases);
+		if (fd >= 0)
+			read_pem(fd, &proc_aliases);
+		return;
+	}
 	case MSG_START:
 		if (hooks->start)
 			hooks->start();

@@ -45,6 +45,11 @@ extern struct config proc_cfg;
 extern enum proc_role proc_self;
 /* PEM text of the certificate chain and key, as last sent by main. */
 extern struct buf proc_tls_cert, proc_tls_key;
+/* The aliases file as main read and validated it (like the config, so
+ * that every process resolves with the same table); proc_aliases_set is
+ * false when no aliases file is configured. */
+extern struct buf proc_aliases;
+extern bool proc_aliases_set;
 
 const char *proc_role_name(enum proc_role role);
 int proc_role_parse(const char *name);	/* -1 if unknown */

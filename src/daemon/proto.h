@@ -15,6 +15,8 @@ enum proto_msg {
 	MSG_SHUTDOWN,		/* finish or abort sessions and exit */
 	MSG_TLS_CERT,		/* fd: the certificate chain file (PEM) */
 	MSG_TLS_KEY,		/* fd: the private key file (PEM) */
+	MSG_ALIASES,		/* u32 1 and fd: the aliases file text main
+				 * validated; u32 0 and no fd: none in use */
 
 	/* smtp -> auth */
 	MSG_RCPT_LOOKUP = 100,	/* str address, u32 flags (RCPT_F_*) */

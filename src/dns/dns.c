@@ -59,7 +59,7 @@ static void qlog(const char *what, const struct dnsq *q,
 
 	if (log_get_level() < level)
 		return;
-	log_msg(level, "dns %s type=%s name=%s rcode=%s secure=%s%s%s%s", what,
+	log_msg(level, "event=dns-%s type=%s name=%s rcode=%s secure=%s%s%s%s", what,
 		dnsq_type_name(q->type),
 		log_safe(safe, sizeof(safe), q->name,
 			 (unsigned)strlen(q->name)),
@@ -74,7 +74,7 @@ static void log_bogus(const struct dnsq *q, const char *why)
 	char safe_name[DNSQ_NAME_MAX * 4 + 1], safe_why[512];
 
 	why = why != NULL ? why : "?";
-	log_warn("dns dnssec=bogus type=%s name=%s reason=\"%s\"",
+	log_warn("event=dns dnssec=bogus type=%s name=%s reason=\"%s\"",
 		 dnsq_type_name(q->type),
 		 log_safe(safe_name, sizeof(safe_name), q->name,
 			  (unsigned)strlen(q->name)),
@@ -89,7 +89,7 @@ static int set_option(struct ub_ctx *ctx, const char *opt, const char *val)
 	int err = ub_ctx_set_option(ctx, opt, val);
 
 	if (err != 0)
-		log_error("dns option=%s value=%s error=\"%s\"", opt, val,
+		log_error("event=dns option=%s value=%s error=\"%s\"", opt, val,
 			  ub_strerror(err));
 	return err == 0 ? 0 : -1;
 }
@@ -130,7 +130,7 @@ static int setup_forwarders(struct ub_ctx *ctx, const struct dns_config *cfg,
 	for (; fwd != NULL && *fwd != NULL; fwd++) {
 		int err = ub_ctx_set_fwd(ctx, *fwd);
 		if (err != 0) {
-			log_error("dns forwarder=%s error=\"%s\"", *fwd,
+			log_error("event=dns forwarder=%s error=\"%s\"", *fwd,
 				  ub_strerror(err));
 			*error_r = "invalid DNS forwarder address";
 			return -1;
@@ -153,7 +153,7 @@ static int setup_trust_anchor(struct ub_ctx *ctx, const char *file,
 		return 0;
 	/* libunbound reads the file only at its first query: check now. */
 	if ((f = fopen(file, "r")) == NULL) {
-		log_error("dns trust_anchor=%s error=\"%s\"", file,
+		log_error("event=dns trust_anchor=%s error=\"%s\"", file,
 			  strerror(errno));
 		*error_r = "cannot read the DNSSEC trust anchor file";
 		return -1;
@@ -177,7 +177,7 @@ static int setup_probe(struct ub_ctx *ctx, const char **error_r)
 	if (r != NULL)
 		ub_resolve_free(r);
 	if (err != 0) {
-		log_error("dns setup error=\"%s\"", ub_strerror(err));
+		log_error("event=dns-setup error=\"%s\"", ub_strerror(err));
 		*error_r = "libunbound rejected the DNS settings";
 		return -1;
 	}
@@ -204,7 +204,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	int err = ub_process(d->ctx);
 
 	if (err != 0)
-		log_error("dns ub_process error=\"%s\"", ub_strerror(err));
+		log_error("event=dns-process error=\"%s\"", ub_strerror(err));
 }
 
 struct dns *dns_new(struct event_base *base, const struct dns_config *cfg,
@@ -342,7 +342,7 @@ int dns_query(struct dns *d, const struct dnsq *q, dns_cb *cb, void *arg,
 	if (d->base == NULL)
 		return -1;	/* dns_new(NULL, ...): sync only */
 	if (d->npending >= DNS_MAX_PENDING) {
-		log_warn("dns refused: too many questions pending=%u",
+		log_warn("event=dns-refused reason=\"too many questions\" pending=%u",
 			 d->npending);
 		return -1;
 	}
@@ -357,7 +357,7 @@ int dns_query(struct dns *d, const struct dnsq *q, dns_cb *cb, void *arg,
 	int err = ub_resolve_async(d->ctx, qname, q->type, DNS_CLASS_IN, p,
 				   on_result, &p->ub_id);
 	if (err != 0) {
-		log_error("dns resolve error=\"%s\"", ub_strerror(err));
+		log_error("event=dns-resolve error=\"%s\"", ub_strerror(err));
 		p->ub_id = 0;
 		pending_drop(p);
 		return -1;
@@ -441,7 +441,7 @@ void dns_query_sync(struct dns *d, const struct dnsq *q,
 	err = ub_resolve_async(d->ctx, qname, q->type, DNS_CLASS_IN, &st,
 			       on_sync_result, &ub_id);
 	if (err != 0) {
-		log_error("dns resolve error=\"%s\"", ub_strerror(err));
+		log_error("event=dns-resolve error=\"%s\"", ub_strerror(err));
 		a->rcode = DNSQ_TEMPFAIL;
 		return;
 	}

@@ -109,12 +109,12 @@ static void deliver_rcpt(const struct spool_msg *m, const struct spool_rcpt *r,
 		o->status = SPOOL_PENDING;
 		o->error = "4.3.0 recipient lookup failed";
 	}
-	buf_printf(&prefix, "Return-Path: <%s>\r\nDelivered-To: %s\r\n",
-		   m->sender, r->addr);
+	buf_printf(&prefix, "Return-Path: <%s>\r\nDelivered-To: %s\r\n%s",
+		   m->sender, r->addr, m->headers);
 	for (size_t i = 0; rs == RESOLVE_OK && i < res.naccounts; i++) {
 		struct open_store *os = get_store(res.accounts[i], &why);
 		struct store_delivery d = {
-			"INBOX", NULL, prefix.ptr, prefix.len, fd, 0, size,
+			m->junk ? "Junk" : "INBOX", NULL, prefix.ptr, prefix.len, fd, 0, size,
 			m->created
 		};
 		uint32_t uid = 0;
@@ -137,8 +137,8 @@ static void deliver_rcpt(const struct spool_msg *m, const struct spool_rcpt *r,
 		o->accounts = xrealloc(o->accounts, (o->naccounts + 1) *
 				       sizeof(*o->accounts));
 		o->accounts[o->naccounts++] = res.accounts[i];
-		log_info("queue=%s to=<%s> mailbox=%s uid=%u status=%s", m->qid,
-			 r->addr, res.account_addrs[i], uid,
+		log_info("queue=%s to=<%s> mailbox=%s folder=%s uid=%u status=%s",
+			 m->qid, r->addr, res.account_addrs[i], d.mailbox, uid,
 			 dr == 1 ? "delivered" : "already-delivered");
 	}
 	for (size_t i = 0; rs == RESOLVE_OK && i < res.nremote; i++) {

@@ -32,6 +32,8 @@ void envelope_pack(const struct envelope *e, struct buf *out)
 	ipc_w_str(out, e->helo);
 	ipc_w_str(out, e->session);
 	ipc_w_str(out, e->auth_user);
+	ipc_w_str(out, e->headers ? e->headers : "");
+	ipc_w_u32(out, e->junk);
 	ipc_w_u32(out, (uint32_t)e->nrcpts);
 	for (size_t i = 0; i < e->nrcpts; i++) {
 		ipc_w_str(out, e->rcpts[i].addr);
@@ -58,6 +60,8 @@ int envelope_unpack(struct envelope *e, const uint8_t *data, size_t len)
 	e->helo = xstrdup(ipc_r_str(&r));
 	e->session = xstrdup(ipc_r_str(&r));
 	e->auth_user = xstrdup(ipc_r_str(&r));
+	e->headers = xstrdup(ipc_r_str(&r));
+	e->junk = ipc_r_u32(&r);
 	n = ipc_r_u32(&r);
 	if (n > ENVELOPE_MAX_RCPTS)
 		r.bad = true;
@@ -82,6 +86,7 @@ void envelope_free(struct envelope *e)
 	free(e->helo);
 	free(e->session);
 	free(e->auth_user);
+	free(e->headers);
 	for (size_t i = 0; i < e->nrcpts; i++) {
 		free(e->rcpts[i].addr);
 		free(e->rcpts[i].orcpt);

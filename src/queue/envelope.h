@@ -28,6 +28,9 @@ struct envelope {
 	char *helo;
 	char *session;
 	char *auth_user;	/* "" when not authenticated */
+	char *headers;		/* header fields to prepend at delivery
+				 * (Authentication-Results:, ...), CRLF-ended */
+	uint32_t junk;		/* deliver into the Junk mailbox */
 	struct envelope_rcpt *rcpts;
 	size_t nrcpts;
 };

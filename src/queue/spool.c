@@ -31,7 +31,8 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS messages("
 	" qid TEXT PRIMARY KEY, sender TEXT NOT NULL, created INTEGER NOT NULL,"
 	" size INTEGER NOT NULL, body INTEGER, smtputf8 INTEGER, ret INTEGER,"
-	" envid TEXT, client_ip TEXT, helo TEXT, session TEXT, auth_user TEXT);"
+	" envid TEXT, client_ip TEXT, helo TEXT, session TEXT, auth_user TEXT,"
+	" headers TEXT NOT NULL DEFAULT '', junk INTEGER NOT NULL DEFAULT 0);"
 	"CREATE TABLE IF NOT EXISTS recipients("
 	" qid TEXT NOT NULL REFERENCES messages(qid) ON DELETE CASCADE,"
 	" idx INTEGER NOT NULL, address TEXT NOT NULL, notify INTEGER,"
@@ -180,7 +181,8 @@ static int insert_env(struct spool *sp, const struct envelope *e, off_t size)
 
 	rc = sqlite3_prepare_v2(sp->db,
 		"INSERT INTO messages(qid,sender,created,size,body,smtputf8,ret,"
-		"envid,client_ip,helo,session,auth_user) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+		"envid,client_ip,helo,session,auth_user,headers,junk) "
+		"VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 		-1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return -1;
@@ -196,6 +198,8 @@ static int insert_env(struct spool *sp, const struct envelope *e, off_t size)
 	sqlite3_bind_text(st, 10, e->helo, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 11, e->session, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 12, e->auth_user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 13, e->headers ? e->headers : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 14, (int)e->junk);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
@@ -291,8 +295,9 @@ int spool_load(struct spool *sp, const char *qid, struct spool_msg *m,
 
 	memset(m, 0, sizeof(*m));
 	str_copy(m->qid, sizeof(m->qid), qid);
-	if (sqlite3_prepare_v2(sp->db, "SELECT sender, created, session FROM "
-			       "messages WHERE qid=?", -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(sp->db, "SELECT sender, created, session, headers, "
+			       "junk FROM messages WHERE qid=?", -1, &st,
+			       NULL) != SQLITE_OK) {
 		*error_r = sqlite3_errmsg(sp->db);
 		return -1;
 	}
@@ -305,6 +310,8 @@ int spool_load(struct spool *sp, const char *qid, struct spool_msg *m,
 	m->sender = xstrdup((const char *)sqlite3_column_text(st, 0));
 	m->created = (time_t)sqlite3_column_int64(st, 1);
 	m->session = xstrdup((const char *)sqlite3_column_text(st, 2));
+	m->headers = xstrdup((const char *)sqlite3_column_text(st, 3));
+	m->junk = sqlite3_column_int(st, 4) != 0;
 	sqlite3_finalize(st);
 	if (sqlite3_prepare_v2(sp->db, "SELECT idx, address, status FROM "
 			       "recipients WHERE qid=? AND status=0 ORDER BY idx",
@@ -330,6 +337,7 @@ void spool_msg_free(struct spool_msg *m)
 {
 	free(m->sender);
 	free(m->session);
+	free(m->headers);
 	for (size_t i = 0; i < m->nrcpts; i++)
 		free(m->rcpts[i].addr);
 	free(m->rcpts);

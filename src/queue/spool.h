@@ -54,6 +54,8 @@ struct spool_msg {
 	char *sender;
 	time_t created;
 	char *session;
+	char *headers;		/* prepended at delivery */
+	bool junk;
 	struct spool_rcpt *rcpts;	/* the pending ones */
 	size_t nrcpts;
 };

@@ -9,6 +9,7 @@
 #include "lib/ipc.h"
 #include "lib/log.h"
 #include "lib/str.h"
+#include "smtp/smtp_checks.h"
 
 /* What a command needs before it may run. */
 #define NEED_HELO 0x1
@@ -44,6 +45,7 @@ static void reply_error(struct smtp_session *s, const struct smtp_error *e)
 void smtp_transaction_reset(struct smtp_session *s)
 {
 	smtp_msg_abort(s);
+	smtp_checks_reset(s);
 	s->have_mail = false;
 	memset(&s->mail, 0, sizeof(s->mail));
 	envelope_free(&s->env);
@@ -113,6 +115,7 @@ static void run_mail(struct smtp_session *s, const char *arg)
 	envelope_free(&s->env);
 	s->env.sender = buf_detach(&from);
 	smtp_reply(s, "250 2.1.0 Ok");
+	smtp_checks_mail(s);
 }
 
 static void run_rcpt(struct smtp_session *s, const char *arg)

@@ -15,8 +15,11 @@
 #include "lib/ipc.h"
 #include "lib/log.h"
 #include "lib/str.h"
+#include "mailauth/authres.h"
+#include "smtp/smtp_checks.h"
 
 #define SMTP_WRITE_CHUNK (64 * 1024)	/* decoded bytes buffered per write */
+#define SMTP_MAX_HEADER (1024 * 1024)	/* the header section of a message */
 
 /* Ask the queue for a new message file; the reply resumes the session. */
 void smtp_msg_begin(struct smtp_session *s, bool bdat)
@@ -105,6 +108,10 @@ void smtp_msg_file(struct smtp_session *s, int fd, const char *qid)
 	smtp_data_init(&s->data, &lim, bdat);
 	buf_reset(&s->out);
 	received_header(s, &s->out);
+	buf_reset(&s->hdr);
+	s->in_header = true;
+	s->header_too_big = false;
+	smtp_checks_data_begin(s);
 	log_info("session=%s queue=%s event=data from=<%s> nrcpt=%zu", s->id, qid,
 		 s->env.sender, s->env.nrcpts);
 	if (bdat) {
@@ -116,6 +123,73 @@ void smtp_msg_file(struct smtp_session *s, int fd, const char *qid)
 	smtp_session_set_timeout(s);
 }
 
+/* Copy the header fields into out, without an Authentication-Results
+ * field that claims our authserv-id (RFC 8601 §5: a forgery), and show
+ * each field to the checks (From: for DMARC). */
+static void emit_fields(struct smtp_session *s, const char *p, size_t n)
+{
+	const char *id = *proc_cfg.checks_authserv_id ?
+			 proc_cfg.checks_authserv_id : proc_cfg.hostname;
+	size_t i = 0;
+
+	while (i < n) {
+		size_t start = i;
+		/* a field: one line, then continuation lines starting with WSP */
+		do {
+			const char *nl = memchr(p + i, '\n', n - i);
+			i = nl ? (size_t)(nl - p) + 1 : n;
+		} while (i < n && (p[i] == ' ' || p[i] == '\t'));
+		if (authres_is_ours(p + start, i - start, id)) {
+			log_info("session=%s queue=%s event=header-removed "
+				 "reason=\"forged Authentication-Results\"", s->id,
+				 s->env.qid);
+			continue;
+		}
+		smtp_checks_header_field(s, p + start, i - start);
+		buf_append(&s->out, p + start, i - start);
+	}
+}
+
+/* Where the header section ends in hdr (just past the empty line's CRLF
+ * start, i.e. the offset of the empty line), or -1 while it goes on. */
+static long header_end(const struct buf *hdr)
+{
+	const char *p;
+
+	if (hdr->len >= 2 && hdr->ptr[0] == '\r' && hdr->ptr[1] == '\n')
+		return 0;
+	p = memmem(hdr->ptr, hdr->len, "\r\n\r\n", 4);
+	return p ? (long)(p - hdr->ptr) + 2 : -1;
+}
+
+/* Decoded bytes: the header section is held until it ends, the body goes
+ * straight to the file buffer. */
+static void route(struct smtp_session *s, const char *p, size_t n)
+{
+	long end;
+
+	smtp_checks_data(s, p, n);
+	if (!s->in_header) {
+		buf_append(&s->out, p, n);
+		return;
+	}
+	if (s->header_too_big)
+		return;
+	buf_append(&s->hdr, p, n);
+	end = header_end(&s->hdr);
+	if (end < 0) {
+		if (s->hdr.len > SMTP_MAX_HEADER) {
+			s->header_too_big = true;
+			buf_free(&s->hdr);
+		}
+		return;
+	}
+	emit_fields(s, s->hdr.ptr, (size_t)end);
+	buf_append(&s->out, s->hdr.ptr + end, s->hdr.len - (size_t)end);
+	buf_reset(&s->hdr);
+	s->in_header = false;
+}
+
 size_t smtp_msg_feed(struct smtp_session *s, const char *in, size_t len)
 {
 	size_t used;
@@ -125,7 +199,9 @@ size_t smtp_msg_feed(struct smtp_session *s, const char *in, size_t len)
 		s->bdat_left -= used;
 		return used;
 	}
-	used = smtp_data_feed(&s->data, in, len, &s->out);
+	buf_reset(&s->chunk);
+	used = smtp_data_feed(&s->data, in, len, &s->chunk);
+	route(s, s->chunk.ptr, s->chunk.len);
 	if (s->state == SMTP_ST_BDAT)
 		s->bdat_left -= used;
 	if (s->out.len >= SMTP_WRITE_CHUNK)
@@ -144,6 +220,8 @@ static const char *refusal(struct smtp_session *s)
 		       "(RFC 5321 2.3.8)";
 	if (s->data.too_big)
 		return "552 5.3.4 Error: message size exceeds fixed limit";
+	if (s->header_too_big)
+		return "552 5.3.4 Error: message header section too large";
 	if (s->data.line_too_long)
 		return "500 5.5.2 Error: message line too long "
 		       "(RFC 5321 4.5.3.1.6)";
@@ -178,6 +256,31 @@ static void commit(struct smtp_session *s)
 	buf_free(&m);
 }
 
+static void refuse(struct smtp_session *s, const char *reply)
+{
+	log_info("session=%s queue=%s event=reject reply=\"%s\"", s->id,
+		 s->env.qid, reply);
+	smtp_reply(s, "%s", reply);
+	smtp_transaction_reset(s);
+}
+
+/* The verdicts are in: refuse, or commit with their header fields. */
+static void finish(struct smtp_session *s)
+{
+	struct smtp_verdict v;
+
+	smtp_checks_result(s, &v);
+	if (v.reject != NULL) {
+		buf_free(&v.headers);
+		refuse(s, v.reject);
+		return;
+	}
+	free(s->env.headers);
+	s->env.headers = buf_detach(&v.headers);
+	s->env.junk = v.junk;
+	commit(s);
+}
+
 void smtp_msg_end(struct smtp_session *s)
 {
 	const char *no;
@@ -198,20 +301,41 @@ void smtp_msg_end(struct smtp_session *s)
 			smtp_session_set_timeout(s);
 			return;
 		}
-		smtp_data_finish_bdat(&s->data, &s->out);
+		buf_reset(&s->chunk);
+		smtp_data_finish_bdat(&s->data, &s->chunk);
+		route(s, s->chunk.ptr, s->chunk.len);
 	}
 	s->state = SMTP_ST_COMMAND;
 	smtp_session_set_timeout(s);
+	if (s->in_header && !s->header_too_big) {
+		/* a message that is all header */
+		emit_fields(s, s->hdr.ptr, s->hdr.len);
+		buf_reset(&s->hdr);
+		s->in_header = false;
+	}
 	flush_out(s);
 	no = refusal(s);
 	if (no != NULL) {
-		log_info("session=%s queue=%s event=reject reply=\"%s\"", s->id,
-			 s->env.qid, no);
-		smtp_reply(s, "%s", no);
-		smtp_transaction_reset(s);
+		refuse(s, no);
 		return;
 	}
-	commit(s);
+	if (smtp_checks_end(s)) {
+		s->wait = SMTP_WAIT_CHECKS;
+		return;
+	}
+	finish(s);
+}
+
+void smtp_msg_checked(struct smtp_session *s)
+{
+	s->wait = SMTP_WAIT_NONE;
+	if (s->dead) {
+		/* nobody to tell: the client retries, better than a duplicate */
+		smtp_transaction_reset(s);
+	} else {
+		finish(s);
+	}
+	smtp_session_resume(s);
 }
 
 void smtp_msg_committed(struct smtp_session *s, bool ok, const char *reason)

@@ -14,6 +14,7 @@
 #include "lib/log.h"
 #include "lib/netaddr.h"
 #include "lib/xalloc.h"
+#include "smtp/smtp_checks.h"
 #include "smtp/smtp_session.h"
 #include "tls/tls.h"
 
@@ -337,6 +338,7 @@ static void load_tls(void)
 static void on_start(void)
 {
 	load_tls();
+	smtp_checks_setup();
 	for (size_t i = 0; i < nlisteners; i++)
 		evconnlistener_enable(listeners[i]);
 	log_info("event=ready sessions_max=%llu",
@@ -346,6 +348,7 @@ static void on_start(void)
 static void on_reload(void)
 {
 	load_tls();
+	smtp_checks_setup();
 	log_info("event=reloaded");
 }
 

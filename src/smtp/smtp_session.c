@@ -17,6 +17,7 @@
 #include "lib/netaddr.h"
 #include "lib/str.h"
 #include "lib/xalloc.h"
+#include "smtp/smtp_checks.h"
 #include "smtp/smtp_server.h"
 #include "tls/tls.h"
 
@@ -32,6 +33,9 @@ static void session_free(struct smtp_session *s)
 		 s->id, s->ip, s->commands, s->messages);
 	smtp_msg_abort(s);
 	smtp_transaction_reset(s);
+	smtp_checks_free(s);
+	buf_free(&s->chunk);
+	buf_free(&s->hdr);
 	if (s->bev != NULL)
 		bufferevent_free(s->bev);	/* TLS: also closes fd, frees ssl */
 	if (s->ssl == NULL)

@@ -33,6 +33,7 @@ enum smtp_wait {
 	SMTP_WAIT_RCPT,		/* MSG_RCPT_LOOKUP sent to auth */
 	SMTP_WAIT_FILE,		/* MSG_QUEUE_CREATE sent to queue */
 	SMTP_WAIT_COMMIT,	/* MSG_QUEUE_COMMIT sent to queue */
+	SMTP_WAIT_CHECKS,	/* DNS answers for SPF, DKIM, DMARC */
 };
 
 struct smtp_session {
@@ -71,9 +72,15 @@ struct smtp_session {
 	struct smtp_rcpt_args pending_rcpt;	/* while WAIT_RCPT */
 	bool pending_bdat_last;
 
+	struct smtp_checks *checks;	/* SPF/DKIM/DMARC state, or NULL */
+
 	/* the message being received */
 	int msg_fd;			/* queue file, -1 when none */
 	struct smtp_data data;
+	struct buf chunk;		/* bytes just decoded */
+	struct buf hdr;			/* the header section until it ends */
+	bool in_header;
+	bool header_too_big;
 	struct buf out;			/* decoded bytes not yet written */
 	bool write_failed;
 	uint64_t bdat_left;		/* bytes of the current chunk */
@@ -117,5 +124,7 @@ size_t smtp_msg_feed(struct smtp_session *s, const char *in, size_t len);
 void smtp_msg_end(struct smtp_session *s);
 void smtp_msg_committed(struct smtp_session *s, bool ok, const char *reason);
 void smtp_msg_abort(struct smtp_session *s);
+/* The checks of smtp_checks_end are in: finish the message. */
+void smtp_msg_checked(struct smtp_session *s);
 
 #endif

@@ -107,7 +107,7 @@ static int publish_files(struct store *st, const char **error_r)
 		return 0;
 	fd = open(st->maildir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || syncfs(fd) < 0) {
-		log_error("store op=syncfs path=%s error=%s", st->maildir,
+		log_error("event=store op=syncfs path=%s error=%s", st->maildir,
 			  strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -120,7 +120,7 @@ static int publish_files(struct store *st, const char **error_r)
 		if (p->tmp == NULL)
 			continue;
 		if (rename(p->tmp, p->path) < 0) {
-			log_error("store op=rename path=%s error=%s", p->path,
+			log_error("event=store op=rename path=%s error=%s", p->path,
 				  strerror(errno));
 			*error_r = "cannot move message into new/";
 			return -1;
@@ -143,7 +143,7 @@ int store_sync(struct store *st, const char **error_r)
 		ret = publish_files(st, error_r);
 	for (size_t i = 0; ret == 0 && i < st->ntouched; i++) {
 		if (store_maildir_fsync_dir(st->touched[i]) < 0) {
-			log_error("store op=fsync path=%s error=%s",
+			log_error("event=store op=fsync path=%s error=%s",
 				  st->touched[i], strerror(errno));
 			*error_r = "cannot fsync mail directory";
 			ret = -1;

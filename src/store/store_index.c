@@ -104,7 +104,7 @@ static const char *const special_uses[] = {
 
 static void sql_error(struct store_index *ix, const char *op)
 {
-	log_error("store op=%s error=\"%s\"", op, sqlite3_errmsg(ix->db));
+	log_error("event=store op=%s error=\"%s\"", op, sqlite3_errmsg(ix->db));
 }
 
 static sqlite3_stmt *stmt(struct store_index *ix, enum store_index_stmt which)
@@ -232,7 +232,7 @@ int store_index_open(struct store_index *ix, const char *path, bool create,
 	if (create && (fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0)
 		close(fd);
 	if (sqlite3_open_v2(path, &ix->db, flags, NULL) != SQLITE_OK) {
-		log_error("store op=open path=%s error=\"%s\"", path,
+		log_error("event=store op=open path=%s error=\"%s\"", path,
 			  ix->db ? sqlite3_errmsg(ix->db) : "out of memory");
 		*error_r = "cannot open index";
 		store_index_close(ix);

@@ -53,7 +53,7 @@ int store_maildir_mkdir(const char *path, const char **error_r)
 
 		if (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 			return 0;
-		log_error("store op=mkdir path=%s error=%s", path, strerror(errno));
+		log_error("event=store op=mkdir path=%s error=%s", path, strerror(errno));
 		*error_r = "cannot create mail directory";
 		return -1;
 	}
@@ -72,7 +72,7 @@ static int create_marker(const char *dir, const char **error_r)
 	buf_printf(&path, "%s/maildirfolder", dir);
 	fd = open(buf_cstr(&path), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0 || fsync(fd) < 0 || fsync_parent(buf_cstr(&path)) < 0) {
-		log_error("store op=create path=%s error=%s", buf_cstr(&path),
+		log_error("event=store op=create path=%s error=%s", buf_cstr(&path),
 			  strerror(errno));
 		*error_r = "cannot create maildirfolder file";
 		if (fd >= 0)
@@ -165,7 +165,7 @@ static int scan_one(const char *dir, bool cur, struct store_maildir_list *list)
 	buf_printf(&path, "%s/%s", dir, cur ? "cur" : "new");
 	d = opendir(buf_cstr(&path));
 	if (d == NULL) {
-		log_error("store op=scan path=%s error=%s", buf_cstr(&path),
+		log_error("event=store op=scan path=%s error=%s", buf_cstr(&path),
 			  strerror(errno));
 		buf_free(&path);
 		return -1;
@@ -325,7 +325,7 @@ static int copy_body(int out, const struct store_delivery *d,
 		if (n < 0) {
 			*error_r = errno == ENOSPC || errno == EDQUOT ?
 				write_error(errno) : "cannot copy message source";
-			log_error("store op=copy error=%s", strerror(errno));
+			log_error("event=store op=copy error=%s", strerror(errno));
 			return -1;
 		}
 		left -= (uint64_t)n;
@@ -342,7 +342,7 @@ int store_maildir_write(const char *path, bool excl,
 
 	*error_r = NULL;
 	if (fd < 0) {
-		log_error("store op=create path=%s error=%s", path, strerror(errno));
+		log_error("event=store op=create path=%s error=%s", path, strerror(errno));
 		*error_r = "cannot create message file";
 		return -1;
 	}
@@ -358,10 +358,10 @@ int store_maildir_write(const char *path, bool excl,
 	if (ret < 0) {
 		if (*error_r == NULL) {
 			*error_r = write_error(err);
-			log_error("store op=write path=%s error=%s", path,
+			log_error("event=store op=write path=%s error=%s", path,
 				  strerror(err));
 		} else {
-			log_error("store op=write path=%s error=\"%s\"", path,
+			log_error("event=store op=write path=%s error=\"%s\"", path,
 				  *error_r);
 		}
 		unlink(path);

@@ -342,7 +342,7 @@ int store_reindex(const char *data_dir, int64_t account_id,
 	else
 		ret = reindex(st, buf_cstr(&index), buf_cstr(&tmp), error_r);
 	if (ret == 0)
-		log_info("store op=reindex account=%" PRId64 " status=ok", account_id);
+		log_info("event=store op=reindex account=%" PRId64 " status=ok", account_id);
 	buf_free(&index);
 	buf_free(&tmp);
 	store_close(st);

@@ -212,7 +212,7 @@ int store_reconcile_mailbox(struct store_index *ix, int64_t mailbox_id,
 			ret = 0;
 	}
 	if (ret == 0 && (rc.added || rc.expunged || cleaned))
-		log_info("store op=reconcile dir=%s added=%u expunged=%u tmp_removed=%u",
+		log_info("event=store op=reconcile dir=%s added=%u expunged=%u tmp_removed=%u",
 			 dir, rc.added, rc.expunged, cleaned);
 	reconcile_free(&rc);
 	return ret;

@@ -42,7 +42,8 @@ def tls_files(tmp_path_factory):
 class Server:
     """One mailkeep instance: config, data dir, process, log."""
 
-    def __init__(self, tmp, tls_files, extra="", domains="example.org, example.net"):
+    def __init__(self, tmp, tls_files, extra="", domains="example.org, example.net",
+                 dns=None):
         self.dir = str(tmp)
         os.makedirs(self.dir, exist_ok=True)
         os.chmod(self.dir, 0o755)
@@ -64,8 +65,14 @@ key = {key}
 
 [listen]
 smtp = 127.0.0.1:{self.port}
-{extra}
 """)
+            # Every instance asks the test DNS world, never the real DNS.
+            # (Before `extra`, so that lines tests append go to its sections.)
+            if dns is None:
+                f.write("\n[checks]\nenabled = no\n")
+            elif "[dns]" not in extra:
+                f.write(f"\n[dns]\nforwarders = {dns}\n")
+            f.write(f"\n{extra}\n")
 
     def cli(self, *args, input=None, check=True):
         return subprocess.run([BIN, "-c", self.conf, *args], input=input,
@@ -174,14 +181,30 @@ def server_root(request):
         shutil.rmtree(d, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def test_dns(tmp_path_factory):
+    """One Knot server for the whole run, with no records: SPF, DKIM and
+    DMARC find nothing (none), and no question leaves the machine."""
+    from dnsworld import DnsWorld, have_knot
+    if not have_knot():
+        yield None
+        return
+    world = DnsWorld(str(tmp_path_factory.mktemp("dns")))
+    world.start()
+    yield world
+    world.stop()
+
+
 @pytest.fixture
-def make_server(server_root, tls_files):
+def make_server(server_root, tls_files, test_dns):
     import pathlib
     tmp_path = pathlib.Path(server_root)
     servers = []
 
     def make(extra="", users=("alice@example.org", "bob@example.net"), start=True,
              **kw):
+        if "dns" not in kw:
+            kw["dns"] = test_dns.forwarder if test_dns else None
         srv = Server(tmp_path / f"s{len(servers)}", tls_files, extra, **kw)
         servers.append(srv)
         for u in users:

@@ -19,13 +19,6 @@ def is_asan_build():
         return False
 
 
-# See test_daemon.py CONFIG_LEAK_BUG: a bad config file leaks under ASan.
-config_leak_xfail = pytest.mark.xfail(
-    is_asan_build(), strict=True,
-    reason="BUG (ASan builds only): config_parse() leaks the half-built struct "
-    "config when the file is bad; LeakSanitizer report on stderr")
-
-
 def run(srv, *args, input=None, check=True):
     """srv.cli, and no sanitizer report on stderr, whatever the outcome."""
     r = srv.cli(*args, input=input, check=False)
@@ -229,7 +222,6 @@ def test_domain_errors(srv, args, words):
     assert set(domains(srv)) == {"example.org", "example.net"}
 
 
-@config_leak_xfail
 def test_cli_with_broken_config(srv):
     with open(srv.conf, "a") as f:
         f.write("no_such_option = 1\n")

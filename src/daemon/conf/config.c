@@ -133,6 +133,25 @@ static const struct opt options[] = {
 	{ "delivery", "aliases_file", OPT_STRING, F(aliases_file), "", 0, 0, NULL,
 	  "an aliases file in /etc/aliases format applied to every local domain; empty: none" },
 
+	{ "dns", "forwarders", OPT_LIST, F(dns_forwarders), "", 0, 0, NULL,
+	  "DNS servers to ask (\"IP\" or \"IP@PORT\"); empty: those of resolv_conf" },
+	{ "dns", "resolv_conf", OPT_STRING, F(dns_resolv_conf), "/etc/resolv.conf",
+	  0, 0, NULL,
+	  "used when no forwarders are given; empty with no forwarders: full recursion" },
+	{ "dns", "trust_anchor", OPT_STRING, F(dns_trust_anchor), "", 0, 0, NULL,
+	  "DNSSEC trust anchor file (e.g. /usr/share/dns/root.key); empty: no validation" },
+	{ "dns", "timeout", OPT_SECONDS, F(dns_timeout), "10s", 1, 120, NULL,
+	  "how long one DNS question may take before it counts as a temporary error" },
+
+	{ "checks", "enabled", OPT_BOOL, F(checks_enabled), "yes", 0, 0, NULL,
+	  "judge incoming mail with SPF, DKIM, DMARC and iprev and add Authentication-Results" },
+	{ "checks", "authserv_id", OPT_STRING, F(checks_authserv_id), "", 0, 0, NULL,
+	  "the authserv-id of our Authentication-Results headers; empty: hostname" },
+	{ "checks", "dmarc_reject", OPT_BOOL, F(checks_dmarc_reject), "yes", 0, 0, NULL,
+	  "refuse mail failing DMARC under p=reject with 550 5.7.1" },
+	{ "checks", "junk", OPT_BOOL, F(checks_junk), "yes", 0, 0, NULL,
+	  "deliver DMARC p=quarantine failures, and SPF fail without a DKIM pass, to Junk" },
+
 	{ "queue", "group_commit_max", OPT_COUNT, F(queue_group_commit_max), "256",
 	  1, 100000, NULL,
 	  "most messages made durable by one batch of fsyncs" },
@@ -507,8 +526,8 @@ static void resolve_path(char **path, const char *config_name)
 	*path = buf_detach(&b);
 }
 
-int config_parse(struct config *cfg, const char *name, const char *text,
-		 size_t len, struct buf *err)
+static int parse_into(struct config *cfg, const char *name, const char *text,
+		      size_t len, struct buf *err)
 {
 	bool seen[NOPTIONS] = { false };
 	char section[64] = "";
@@ -555,6 +574,15 @@ int config_parse(struct config *cfg, const char *name, const char *text,
 		cfg->control_socket = buf_detach(&b);
 	}
 	return 0;
+}
+
+int config_parse(struct config *cfg, const char *name, const char *text,
+		 size_t len, struct buf *err)
+{
+	if (parse_into(cfg, name, text, len, err) == 0)
+		return 0;
+	config_free(cfg);	/* nothing half-built survives a failure */
+	return -1;
 }
 
 int config_load_fd(struct config *cfg, const char *name, int fd,

@@ -76,6 +76,18 @@ struct config {
 	char *recipient_delimiter;	/* "+" ; empty disables sub-addressing */
 	char *aliases_file;	/* /etc/aliases format; empty: none */
 
+	/* [dns] */
+	struct strlist dns_forwarders;	/* "IP" or "IP@PORT"; empty: resolv.conf */
+	char *dns_resolv_conf;
+	char *dns_trust_anchor;
+	uint64_t dns_timeout;		/* seconds */
+
+	/* [checks] inbound SPF, DKIM, DMARC, iprev (RFC 7208, 6376, 7489, 8601) */
+	bool checks_enabled;
+	char *checks_authserv_id;	/* empty: hostname */
+	bool checks_dmarc_reject;	/* DMARC p=reject failures get 550 */
+	bool checks_junk;		/* quarantine / SPF -all fails go to Junk */
+
 	/* [queue] */
 	uint64_t queue_group_commit_max;	/* messages per fsync batch */
 };
