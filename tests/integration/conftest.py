@@ -15,6 +15,9 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("MAILKEEP_BIN", os.path.join(ROOT, "build", "mailkeep"))
+# The external conformance data lives beside the repository (../shared).
+SHARED = os.environ.get("MAILKEEP_SHARED",
+                        os.path.join(os.path.dirname(ROOT), "shared"))
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer")
 
 

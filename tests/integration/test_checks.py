@@ -9,10 +9,9 @@ from dnsworld import dns_world  # noqa: F401  (the fixture)
 
 dkim = pytest.importorskip("dkim")
 
-KEYS = "/work/shared/conformance/dkim/dkimpy"
-if not os.path.isdir(KEYS):
-    KEYS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared",
-                        "conformance", "dkim", "dkimpy")
+from conftest import SHARED
+
+KEYS = os.path.join(SHARED, "conformance", "dkim", "dkimpy")
 
 
 def key_files():

@@ -13,7 +13,9 @@ import pytest
 import mpt
 from mpt import Wire
 
-SCRIPTS = "/work/shared/conformance/smtp/james-mpt"
+from conftest import SHARED
+
+SCRIPTS = os.path.join(SHARED, "conformance", "smtp", "james-mpt")
 LOOSENED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mpt-loosened.txt")
 DOMAINS = "mydomain.tld, example.org"
 USERS = ("bob@mydomain.tld", "starttls@mydomain.tld")

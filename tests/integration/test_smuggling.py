@@ -32,7 +32,9 @@ import pytest
 from conftest import SANITIZER_MARKS, Server
 from mpt import Wire, wait_for
 
-CASES_FILE = "/work/shared/conformance/smtp/smuggling/cases.json"
+from conftest import SHARED
+
+CASES_FILE = os.path.join(SHARED, "conformance", "smtp", "smuggling", "cases.json")
 with open(CASES_FILE) as _f:
     CASES = json.load(_f)["cases"]
 SEQ = {c["name"]: bytes.fromhex(c["sequence_hex"]) for c in CASES}
