@@ -60,6 +60,20 @@ void deliver_shutdown(void)
 	lookup_shutdown();
 }
 
+/* The outcomes of the current pass, so far (for syncs in mid-pass). */
+static struct outcome *pass_outcomes;
+static size_t pass_noutcomes;
+
+static void sync_stores(struct outcome *os, size_t n);
+
+static bool all_touched(void)
+{
+	for (size_t i = 0; i < nstores; i++)
+		if (!stores[i].touched)
+			return false;
+	return true;
+}
+
 static struct open_store *get_store(int64_t account, const char **error_r)
 {
 	struct store *st;
@@ -69,6 +83,8 @@ static struct open_store *get_store(int64_t account, const char **error_r)
 			return &stores[i];
 	if (store_open(&st, proc_cfg.data_dir, account, true, error_r) < 0)
 		return NULL;
+	if (nstores == STORE_CACHE && all_touched())
+		sync_stores(pass_outcomes, pass_noutcomes);	/* frees slots */
 	if (nstores == STORE_CACHE) {
 		/* Evict one not used in this pass (all are synced). */
 		for (size_t i = 0; i < nstores; i++) {
@@ -77,11 +93,6 @@ static struct open_store *get_store(int64_t account, const char **error_r)
 				stores[i] = stores[--nstores];
 				break;
 			}
-		}
-		if (nstores == STORE_CACHE) {
-			store_close(st);
-			*error_r = "too many accounts in one pass";
-			return NULL;
 		}
 	}
 	stores[nstores] = (struct open_store){ account, st, false, false };
@@ -260,11 +271,15 @@ int deliver_batch(struct spool *sp)
 			memset(&os[n], 0, sizeof(os[n]));
 			os[n].qid = m->qid;
 			os[n].idx = m->rcpts[r].idx;
+			pass_outcomes = os;
+			pass_noutcomes = n + 1;	/* this one included */
 			deliver_rcpt(m, &m->rcpts[r], fd, (uint64_t)st.st_size, &os[n]);
 		}
 		close(fd);
 	}
 	sync_stores(os, n);
+	pass_outcomes = NULL;
+	pass_noutcomes = 0;
 	record(sp, msgs, nmsgs, os, n);
 	for (size_t k = 0; k < n; k++)
 		outcome_free(&os[k]);

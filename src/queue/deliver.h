@@ -7,7 +7,7 @@
 
 #include "queue/spool.h"
 
-#define DELIVER_BATCH 64	/* messages per delivery pass */
+#define DELIVER_BATCH 256	/* messages per delivery pass */
 
 int deliver_init(const char **error_r);
 void deliver_reload(void);

@@ -16,6 +16,10 @@
 #include "queue/spool.h"
 
 #define RETRY_SCAN 30		/* seconds between scans for retries */
+/* Deliveries wait this long after a commit so that one delivery pass (one
+ * syncfs, one index commit per account) serves every message committed
+ * meanwhile; the cost of a pass hardly depends on its size. */
+#define DELIVER_DELAY_US 20000
 
 /* A file handed to smtp and not yet committed or aborted. */
 struct incoming {
@@ -117,6 +121,15 @@ static void on_commit(uint32_t reqid, const uint8_t *data, size_t len)
 	event_active(commit_ev, 0, 0);
 }
 
+/* Run a delivery pass soon, unless one is already due. */
+static void schedule_deliveries(void)
+{
+	struct timeval tv = { 0, DELIVER_DELAY_US };
+
+	if (!evtimer_pending(deliver_ev, NULL))
+		evtimer_add(deliver_ev, &tv);
+}
+
 /* Group commit: one pass of fsyncs for every message that arrived while
  * the previous pass ran (DESIGN §5: nothing is acknowledged before). */
 static void run_commits(evutil_socket_t fd, short what, void *arg)
@@ -149,7 +162,7 @@ static void run_commits(evutil_socket_t fd, short what, void *arg)
 		event_active(commit_ev, 0, 0);
 	free(envs);
 	free(ok);
-	event_active(deliver_ev, 0, 0);
+	schedule_deliveries();
 }
 
 static void on_abort(const uint8_t *data, size_t len)
@@ -234,7 +247,7 @@ static void on_start(void)
 	if (deliver_init(&why) < 0)
 		fatal("event=start status=failed reason=\"%s\"", why);
 	commit_ev = event_new(proc_base, -1, 0, run_commits, NULL);
-	deliver_ev = event_new(proc_base, -1, 0, run_deliveries, NULL);
+	deliver_ev = evtimer_new(proc_base, run_deliveries, NULL);
 	retry_ev = event_new(proc_base, -1, EV_PERSIST, on_retry_timer, NULL);
 	evtimer_add(retry_ev, &tv);
 	flush_ev = event_new(proc_base, -1, EV_PERSIST, on_flush_timer, NULL);

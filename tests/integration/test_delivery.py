@@ -347,3 +347,17 @@ def test_restarted_queue_uses_the_reloaded_aliases_table(with_file):
     qid, tag = send(with_file, ["root@example.org"])
     assert wait_log(with_file, f"queue={qid} event=removed")
     assert copies(with_file, "alice@example.org", tag) == 1
+
+
+def test_alias_to_more_accounts_than_the_store_cache(make_server):
+    """One message fanned out to more accounts than the queue keeps stores
+    open for (32): every account gets its copy in the same pass."""
+    users = [f"u{i:02d}@example.org" for i in range(40)]
+    srv = make_server(users=users)
+    srv.cli("alias", "add", "all@example.org", *users)
+    with smtplib.SMTP("127.0.0.1", srv.port, timeout=30) as s:
+        s.sendmail("boss@remote.test", ["all@example.org"],
+                   b"Subject: everyone\r\n\r\nhello all\r\n")
+    for u in users:
+        assert len(srv.wait_messages(u, 1)) == 1, u
+    assert "status=deferred" not in srv.log()
