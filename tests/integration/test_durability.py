@@ -137,14 +137,16 @@ def kill_daemon(srv, pids=None):
     srv.stop()                  # closes the log; proc is already gone
 
 
-def current_child(srv, role, timeout=20):
-    """The pid of role's running incarnation, once main has started it."""
+def current_child(srv, role, timeout=20, exclude=()):
+    """The pid of role's running incarnation, once main has started it.
+    `exclude`: pids already killed, which may not have finished dying yet
+    (a SIGKILLed process is not a zombie at once)."""
     def probe():
         try:
             pid = srv.child_pid(role)
         except KeyError:
             return None
-        return pid if alive(pid) and pid in srv.pids() else None
+        return pid if pid not in exclude and alive(pid) and pid in srv.pids() else None
     return wait_for(probe, timeout)
 
 
@@ -219,6 +221,7 @@ def test_kill9_loop(make_server):
     seg = N_MESSAGES // (N_KILLS + 1)
     gate = [seg]
     kills = []
+    killed = set()
     errors = []
 
     def client():
@@ -250,6 +253,7 @@ def test_kill9_loop(make_server):
             srv.start()
             return
         os.kill(pid, signal.SIGKILL)
+        killed.add(pid)
         kills.append((role, len(results)))
 
     def killer():
@@ -259,7 +263,8 @@ def test_kill9_loop(make_server):
             for k, role in enumerate(targets):
                 # the victim first (reading the log takes a while), then
                 # a random point inside segment k, while clients are busy
-                pid = srv.pids() if role == "main" else current_child(srv, role)
+                pid = srv.pids() if role == "main" else \
+                    current_child(srv, role, exclude=killed)
                 assert pid, f"no running {role} child"
                 point = k * seg + rng.randint(seg // 4, seg - N_CLIENTS)
                 wait_for(lambda: len(results) >= point or time.time() > deadline,
