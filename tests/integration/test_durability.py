@@ -132,7 +132,10 @@ def kill_daemon(srv, pids=None):
     if not wait_for(lambda: not any(alive(p) for p in pids[1:]), 10):
         for p in pids[1:]:
             if alive(p):        # our daemon's orphans: end them by PID
-                os.kill(p, signal.SIGKILL)
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass        # it finished dying meanwhile
         wait_for(lambda: not any(alive(p) for p in pids[1:]), 5)
     srv.stop()                  # closes the log; proc is already gone
 
