@@ -184,6 +184,31 @@ static int setup_probe(struct ub_ctx *ctx, const char **error_r)
 	return 0;
 }
 
+/* A mail server asks a few hundred names a minute, not a recursive
+ * resolver's load: small caches and few sockets keep the resolver thread
+ * to a few hundred KiB (libunbound's defaults are sized for a busy
+ * resolver: 4 MiB caches, 4096 outgoing sockets). */
+static int setup_memory(struct ub_ctx *ctx, const char **error_r)
+{
+	static const char *const opts[][2] = {
+		{ "outgoing-range:", "64" },
+		{ "msg-cache-size:", "256k" },
+		{ "rrset-cache-size:", "512k" },
+		{ "key-cache-size:", "128k" },
+		{ "neg-cache-size:", "64k" },
+		{ "infra-cache-numhosts:", "256" },
+		{ "msg-buffer-size:", "8192" },
+	};
+
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		if (set_option(ctx, opts[i][0], opts[i][1]) < 0) {
+			*error_r = "libunbound rejected a memory setting";
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int setup_ctx(struct ub_ctx *ctx, const struct dns_config *cfg,
 		     const char **error_r)
 {
@@ -192,7 +217,7 @@ static int setup_ctx(struct ub_ctx *ctx, const struct dns_config *cfg,
 		*error_r = "libunbound has no thread support";
 		return -1;
 	}
-	if (setup_forwarders(ctx, cfg, error_r) < 0 ||
+	if (setup_memory(ctx, error_r) < 0 || setup_forwarders(ctx, cfg, error_r) < 0 ||
 	    setup_trust_anchor(ctx, cfg->trust_anchor_file, error_r) < 0)
 		return -1;
 	return setup_probe(ctx, error_r);

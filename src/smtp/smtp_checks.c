@@ -55,13 +55,20 @@ struct smtp_checks {
 
 static struct dns *resolver;
 
-void smtp_checks_setup(void)
+static bool resolver_stale;	/* the configuration changed since */
+
+/* The resolver is made on first use, not at start: an idle server holds
+ * no resolver thread and caches (about 1 MiB). */
+static struct dns *get_resolver(void)
 {
 	struct dns_config dc;
 	const char *why = NULL;
-	const char **fwd = xcalloc(proc_cfg.dns_forwarders.n + 1, sizeof(*fwd));
+	const char **fwd;
 	struct dns *next;
 
+	if (resolver != NULL && !resolver_stale)
+		return resolver;
+	fwd = xcalloc(proc_cfg.dns_forwarders.n + 1, sizeof(*fwd));
 	for (size_t i = 0; i < proc_cfg.dns_forwarders.n; i++)
 		fwd[i] = proc_cfg.dns_forwarders.v[i];
 	memset(&dc, 0, sizeof(dc));
@@ -71,28 +78,35 @@ void smtp_checks_setup(void)
 	dc.trust_anchor_file = *proc_cfg.dns_trust_anchor ?
 			       proc_cfg.dns_trust_anchor : NULL;
 	dc.timeout_ms = (unsigned)proc_cfg.dns_timeout * 1000;
-	next = proc_cfg.checks_enabled ? dns_new(proc_base, &dc, &why) : NULL;
+	next = dns_new(proc_base, &dc, &why);
 	free(fwd);
-	if (proc_cfg.checks_enabled && next == NULL) {
+	if (next == NULL) {
 		log_error("event=dns status=failed reason=\"%s\" action=\"%s\"", why,
 			  resolver ? "keeping the previous resolver" :
 				     "mail is accepted without SPF/DKIM/DMARC checks");
-		return;
+		resolver_stale = false;	/* do not retry on every message */
+		return resolver;
 	}
-	/* Questions in flight keep their resolver: it is freed only when no
-	 * session uses it, i.e. never replaced while checks run. */
+	/* Questions in flight keep the old resolver alive until done. */
 	if (resolver == NULL || dns_pending(resolver) == 0) {
 		dns_free(resolver);
 		resolver = next;
+		resolver_stale = false;
 	} else {
 		dns_free(next);
 	}
+	return resolver;
+}
+
+void smtp_checks_setup(void)
+{
+	resolver_stale = true;
 }
 
 bool smtp_checks_wanted(const struct smtp_session *s)
 {
-	return proc_cfg.checks_enabled && resolver != NULL &&
-	       s->service == SVC_SMTP && !smtp_server_relay_allowed(s);
+	return proc_cfg.checks_enabled && s->service == SVC_SMTP &&
+	       !smtp_server_relay_allowed(s);
 }
 
 static struct smtp_checks *checks_of(struct smtp_session *s)
@@ -185,7 +199,7 @@ void smtp_checks_mail(struct smtp_session *s)
 {
 	struct smtp_checks *c;
 
-	if (!smtp_checks_wanted(s))
+	if (!smtp_checks_wanted(s) || get_resolver() == NULL)
 		return;
 	c = checks_of(s);
 	smtp_checks_reset(s);

@@ -15,7 +15,8 @@
 struct smtp_session;
 struct smtp_checks;
 
-/* The resolver of the smtp process: at start and after a reload. */
+/* The configuration is new (start, reload): the resolver is (re)made
+ * with it when next needed. */
 void smtp_checks_setup(void);
 
 /* Are checks run for this session (enabled, MX service, untrusted)? */
