@@ -11,6 +11,7 @@
 #include "daemon/proto.h"
 #include "lib/ipc.h"
 #include "lib/log.h"
+#include "lib/sandbox.h"
 
 struct event_base *proc_base;
 struct config proc_cfg;
@@ -215,6 +216,28 @@ static void on_peer_msg(struct ipc *ch, uint32_t type, uint32_t reqid,
 	hooks->msg(role, type, reqid, data, len, fd);
 }
 
+/* Once set up, a child may write only where its role needs to: smtp
+ * nowhere (its queue files arrive as descriptors), queue and auth in the
+ * data directory (DESIGN §4). */
+static void enter_sandbox(enum proc_role role)
+{
+	const char *data[] = { proc_cfg.data_dir, NULL };
+	const char *why = NULL;
+
+	switch (sandbox_restrict_fs(role == PROC_SMTP ? NULL : data, &why)) {
+	case SANDBOX_ON:
+		log_info("event=sandbox status=on writable=%s",
+			 role == PROC_SMTP ? "none" : proc_cfg.data_dir);
+		break;
+	case SANDBOX_UNAVAILABLE:
+		log_info("event=sandbox status=unavailable reason=\"no Landlock "
+			 "in this kernel\"");
+		break;
+	case SANDBOX_FAILED:
+		fatal("event=sandbox status=failed reason=\"%s\"", why);
+	}
+}
+
 int proc_child_main(enum proc_role role, const char *config_path,
 		    const struct proc_hooks *h)
 {
@@ -234,6 +257,7 @@ int proc_child_main(enum proc_role role, const char *config_path,
 	}
 	buf_free(&err);
 	close(PROC_CONFIG_FD);
+	enter_sandbox(role);
 	log_set_level((enum log_level)log_level_parse(proc_cfg.log_level));
 	proc_base = event_base_new();
 	if (proc_base == NULL)
