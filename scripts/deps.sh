@@ -9,7 +9,8 @@ BUILD_PKGS="build-essential pkg-config meson ninja-build libssl-dev libevent-dev
  libsqlite3-dev libunbound-dev libpsl-dev libcrypt-dev zlib1g-dev
  libcurl4-openssl-dev openssl sqlite3"
 TEST_PKGS="clang libclang-rt-14-dev python3 python3-pytest swaks postfix
- libnet-ssleay-perl python3-dkim python3-dnslib knot knot-dnsutils"
+ libnet-ssleay-perl python3-dkim python3-nacl opendkim-tools
+ python3-dnslib knot knot-dnsutils"
 
 want="$BUILD_PKGS"
 [ "${1:-build}" = test ] && want="$want $TEST_PKGS"
