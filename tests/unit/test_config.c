@@ -30,7 +30,7 @@ TEST(minimal_gets_defaults)
 	CHECK_INTEQ(cfg.smtp_command_timeout, 300);
 	CHECK_INTEQ(cfg.smtp_bare_newline, BARE_NEWLINE_NORMALIZE);
 	CHECK_STREQ(cfg.recipient_delimiter, "+");
-	CHECK_STREQ(cfg.control_socket, "/var/lib/mailkeep/control.sock");
+	CHECK_STREQ(cfg.data_dir, "/var/lib/mailkeep");
 	CHECK(config_is_local_domain(&cfg, "EXAMPLE.org"));
 	CHECK(!config_is_local_domain(&cfg, "example.com"));
 	config_free(&cfg);

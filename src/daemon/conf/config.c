@@ -66,8 +66,6 @@ static const struct opt options[] = {
 	  "unprivileged user the worker processes run as when started as root" },
 	{ "", "log_level", OPT_STRING, F(log_level), "info", 0, 0, log_level_values,
 	  "error, warn, info or debug" },
-	{ "", "control_socket", OPT_STRING, F(control_socket), "", 0, 0, NULL,
-	  "UNIX socket of the running daemon for the CLI; empty means DATA/control.sock" },
 
 	{ "tls", "cert", OPT_STRING, F(tls_cert), "", 0, 0, NULL,
 	  "PEM certificate chain (e.g. certbot's fullchain.pem); required when any service listens" },
@@ -565,14 +563,6 @@ static int parse_into(struct config *cfg, const char *name, const char *text,
 	resolve_path(&cfg->tls_cert, name);
 	resolve_path(&cfg->tls_key, name);
 	resolve_path(&cfg->aliases_file, name);
-	resolve_path(&cfg->control_socket, name);
-	if (*cfg->control_socket == '\0') {
-		free(cfg->control_socket);
-		cfg->control_socket = NULL;
-		struct buf b = BUF_INIT;
-		config_data_path(cfg, "control.sock", &b);
-		cfg->control_socket = buf_detach(&b);
-	}
 	return 0;
 }
 

@@ -47,7 +47,6 @@ struct config {
 	char *data_dir;
 	char *user;		/* unprivileged user when started as root */
 	char *log_level;
-	char *control_socket;	/* default DATA/control.sock */
 
 	/* [tls] */
 	char *tls_cert;
