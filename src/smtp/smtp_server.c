@@ -292,9 +292,9 @@ static void on_listener(int service, int fd, const char *address)
 	struct evconnlistener *l;
 
 	if (service != SVC_SMTP) {
-		log_warn("service=%s address=%s status=unavailable reason=\"this "
-			 "build serves only the MX service (smtp) so far\"",
-			 config_service_name(service), address);
+		/* main binds only what this version serves */
+		log_error("service=%s address=%s event=unexpected-listener",
+			  config_service_name(service), address);
 		close(fd);
 		return;
 	}
