@@ -69,6 +69,7 @@ fuzz: test-deps $(FUZZ_BUILD)/build.ninja
 
 bench: test-deps build
 	bench/run.sh $(BUILD)/mailkeep
+	bench/dkim.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -82,6 +82,8 @@ static const struct command commands[] = {
 	{ "user", cli_user, "add|del|passwd|list ADDRESS: mail accounts" },
 	{ "alias", cli_alias, "add|del|list ALIAS [TARGET...]: aliases, @domain catch-alls" },
 	{ "domain", cli_domain, "add|del|list DOMAIN: mail domains added at run time" },
+	{ "dkim", cli_dkim, "genkey|del DOMAIN SELECTOR, list: DKIM signing keys" },
+	{ "analyze", cli_analyze, "[FILE] [--ip ADDR] [--helo NAME] [--mail-from ADDR]: SPF/DKIM/DMARC verdicts" },
 	{ "version", cmd_version, "print the version" },
 	{ "help", cmd_help, "this text" },
 };

@@ -1,6 +1,7 @@
-/* userdb: the SQLite user database (accounts, domains, aliases) and crypt(3)
- * password hashing. Statements are prepared per call: administrative and
- * per-recipient traffic is light, and it keeps no state between calls. */
+/* userdb: the SQLite user database (accounts, domains, aliases, DKIM keys)
+ * and crypt(3) password hashing. Statements are prepared per call:
+ * administrative and per-recipient traffic is light, and it keeps no state
+ * between calls. */
 #include "auth/userdb.h"
 
 #include <crypt.h>
@@ -31,7 +32,7 @@ static const char dummy_hash[] =
 	"$y$j9T$IYd8tR1sNeL6VRMI243ge0$XEPjPmiZ6ZTGXRoFFr5hskbR5MJOEWOBBCqX5aqWwz4";
 
 /* Schema migrations: migrations[i] upgrades version i to i + 1. Later
- * versions append here (DKIM selectors, per-account quotas, ...). */
+ * versions append here (per-account quotas, ...). */
 static const char *const migrations[] = {
 	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
 	"CREATE TABLE domains ("
@@ -49,6 +50,15 @@ static const char *const migrations[] = {
 	"  created INTEGER NOT NULL DEFAULT (CAST(strftime('%s','now') AS INTEGER)),"
 	"  PRIMARY KEY (alias, target));"
 	"INSERT INTO meta (key, value) VALUES ('schema_version', '0');",
+	/* 2: DKIM signing keys (`mailkeep dkim genkey`) */
+	"CREATE TABLE dkim_keys ("
+	"  domain TEXT NOT NULL,"
+	"  selector TEXT NOT NULL,"
+	"  type TEXT NOT NULL CHECK (type IN ('rsa', 'ed25519')),"
+	"  bits INTEGER NOT NULL,"
+	"  path TEXT NOT NULL,"
+	"  created INTEGER NOT NULL DEFAULT (CAST(strftime('%s','now') AS INTEGER)),"
+	"  PRIMARY KEY (domain, selector));",
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -849,4 +859,142 @@ int userdb_alias_lookup(struct userdb *db, const char *alias,
 	if (rc < 0)
 		return -1;
 	return targets->n > 0 ? 1 : 0;
+}
+
+/* ---- DKIM keys ---- */
+
+/* RFC 6376 §3.1: a selector is sub-domain labels (letters, digits,
+ * hyphens inside) joined by dots; lower-cased into out. It names a file
+ * too, so nothing else ('/', "..") can pass. */
+static int selector_normalize(const char *sel, struct buf *out,
+			      const char **error_r)
+{
+	size_t len = strlen(sel), label = 0;
+
+	if (len == 0 || len > USERDB_DKIM_SELECTOR_MAX)
+		return fail(error_r, "selector must have 1 to 63 characters");
+	for (size_t i = 0; i <= len; i++) {
+		char c = sel[i];
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			     (c >= '0' && c <= '9');
+
+		if (c == '.' || c == '\0') {
+			if (label == 0 || sel[i - 1] == '-')
+				return fail(error_r, "invalid selector");
+			label = 0;
+		} else if (alnum || (c == '-' && label > 0)) {
+			label++;
+		} else {
+			return fail(error_r, "invalid selector (letters, digits, "
+				    "'-' and '.' only)");
+		}
+	}
+	buf_reset(out);
+	buf_appends(out, sel);
+	str_lower(out->ptr);
+	return 0;
+}
+
+static int dkim_names(const char *domain, const char *selector,
+		      struct buf *d, struct buf *s, const char **error_r)
+{
+	if (domain_normalize(domain, d, error_r) < 0)
+		return -1;
+	return selector_normalize(selector, s, error_r);
+}
+
+int userdb_dkim_add(struct userdb *db, const struct userdb_dkim_key *k,
+		    bool replace, const char **error_r)
+{
+	struct buf d = BUF_INIT, s = BUF_INIT;
+	char bits[24];
+	int rc = -1;
+
+	if (dkim_names(k->domain, k->selector, &d, &s, error_r) < 0 ||
+	    require_local(db, d.ptr, error_r) < 0)
+		goto out;
+	if (strcmp(k->type, "rsa") != 0 && strcmp(k->type, "ed25519") != 0) {
+		fail(error_r, "key type must be rsa or ed25519");
+		goto out;
+	}
+	snprintf(bits, sizeof(bits), "%u", k->bits);
+	rc = exec(db, replace ?
+		  "INSERT OR REPLACE INTO dkim_keys (domain, selector, type, "
+		  "bits, path) VALUES (?1, ?2, ?3, ?4, ?5)" :
+		  "INSERT INTO dkim_keys (domain, selector, type, bits, path) "
+		  "VALUES (?1, ?2, ?3, ?4, ?5)",
+		  ARGS(d.ptr, s.ptr, k->type, bits, k->path), NULL, error_r);
+	if (rc == 1)
+		rc = fail(error_r, "the domain already has a key with this selector");
+out:
+	buf_free(&d);
+	buf_free(&s);
+	return rc;
+}
+
+int userdb_dkim_del(struct userdb *db, const char *domain,
+		    const char *selector, const char **error_r)
+{
+	struct buf d = BUF_INIT, s = BUF_INIT;
+	int changes = 0, rc = -1;
+
+	if (dkim_names(domain, selector, &d, &s, error_r) < 0)
+		goto out;
+	rc = exec(db, "DELETE FROM dkim_keys WHERE domain = ?1 AND "
+		  "selector = ?2", ARGS(d.ptr, s.ptr), &changes, error_r);
+	if (rc == 0 && changes == 0)
+		rc = fail(error_r, "no such DKIM key");
+out:
+	buf_free(&d);
+	buf_free(&s);
+	return rc;
+}
+
+int userdb_dkim_lookup(struct userdb *db, const char *domain,
+		       const char *selector, struct buf *path_r)
+{
+	struct buf d = BUF_INIT, s = BUF_INIT;
+	struct userdb_strv v = { NULL, 0 };
+	int rc = 0;
+
+	if (dkim_names(domain, selector, &d, &s, NULL) == 0)
+		rc = query_strv(db, "SELECT path FROM dkim_keys WHERE domain = "
+				"?1 AND selector = ?2", ARGS(d.ptr, s.ptr), &v,
+				NULL);
+	if (rc == 0 && v.n > 0) {
+		buf_reset(path_r);
+		buf_appends(path_r, v.v[0]);
+		rc = 1;
+	}
+	userdb_strv_free(&v);
+	buf_free(&d);
+	buf_free(&s);
+	return rc;
+}
+
+int userdb_dkim_list(struct userdb *db, userdb_dkim_cb *cb, void *ctx,
+		     const char **error_r)
+{
+	sqlite3_stmt *st = prep(db, "SELECT domain, selector, type, bits, "
+				"path, created FROM dkim_keys ORDER BY domain, "
+				"selector", NULL, error_r);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct userdb_dkim_key k = {
+			(const char *)sqlite3_column_text(st, 0),
+			(const char *)sqlite3_column_text(st, 1),
+			(const char *)sqlite3_column_text(st, 2),
+			(unsigned)sqlite3_column_int(st, 3),
+			(const char *)sqlite3_column_text(st, 4),
+			sqlite3_column_int64(st, 5),
+		};
+		cb(ctx, &k);
+	}
+	if (rc != SQLITE_DONE)
+		db_fail(db, error_r);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
 }

@@ -1,5 +1,6 @@
-/* userdb: accounts, local domains and aliases in DATA/mailkeep.db (SQLite,
- * WAL, foreign keys on), the one user database for every protocol.
+/* userdb: accounts, local domains, aliases and DKIM signing keys in
+ * DATA/mailkeep.db (SQLite, WAL, foreign keys on), the one user database
+ * for every protocol.
  *
  * Addresses are stored in canonical form: parsed as RFC 5321 mailboxes
  * (UTF-8 local parts allowed), re-quoted only where needed, lower-cased.
@@ -23,10 +24,11 @@
 
 #include "lib/buf.h"
 
-#define USERDB_SCHEMA_VERSION 1
+#define USERDB_SCHEMA_VERSION 2
 #define USERDB_BUSY_TIMEOUT_MS 5000	/* wait this long for a locked db */
 #define USERDB_PASSWORD_MAX 1024	/* bytes in a plaintext password */
 #define USERDB_ALIAS_MAX_TARGETS 1000	/* targets of one alias */
+#define USERDB_DKIM_SELECTOR_MAX 63	/* characters in a DKIM selector */
 
 struct userdb;
 
@@ -105,6 +107,33 @@ int userdb_alias_list(struct userdb *db, userdb_alias_cb *cb, void *ctx,
 /* Targets of alias (canonical form, or "@domain"): 1 found, 0 none, -1. */
 int userdb_alias_lookup(struct userdb *db, const char *alias,
 			struct userdb_strv *targets);
+
+/* A DKIM signing key: the private key lives in the file at path; the
+ * table says which selectors of which domains exist (RFC 6376 §3.1). */
+struct userdb_dkim_key {
+	const char *domain;	/* lower case */
+	const char *selector;	/* lower case, letters digits '-' and '.' */
+	const char *type;	/* "rsa" or "ed25519" */
+	unsigned bits;
+	const char *path;	/* the private key file */
+	int64_t created;	/* Unix time (set by the database on add) */
+};
+
+/* Record a key of a local domain; an existing (domain, selector) is
+ * refused, or overwritten when replace. */
+int userdb_dkim_add(struct userdb *db, const struct userdb_dkim_key *k,
+		    bool replace, const char **error_r);
+/* Forget a key (the caller deals with its file). */
+int userdb_dkim_del(struct userdb *db, const char *domain,
+		    const char *selector, const char **error_r);
+/* The key file of (domain, selector) into path_r: 1 found, 0 none, -1. */
+int userdb_dkim_lookup(struct userdb *db, const char *domain,
+		       const char *selector, struct buf *path_r);
+
+typedef void userdb_dkim_cb(void *ctx, const struct userdb_dkim_key *k);
+/* Call cb for every key, sorted by domain and selector. */
+int userdb_dkim_list(struct userdb *db, userdb_dkim_cb *cb, void *ctx,
+		     const char **error_r);
 
 void userdb_strv_free(struct userdb_strv *sv);
 

@@ -1,6 +1,8 @@
 /* dkim_canon: simple and relaxed canonicalisation (RFC 6376 §3.4). */
 #include "dkim_canon.h"
 
+#include <string.h>
+
 static bool is_wsp(char c)
 {
 	return c == ' ' || c == '\t';
@@ -119,10 +121,40 @@ static void line_end(struct dkim_body *b)
 	b->in_line = false;
 }
 
+/* Bytes of line content without CR, LF, SP or HTAB: copied as they are. */
+static size_t plain_run(struct dkim_body *b, const char *p, size_t n)
+{
+	size_t k = 0;
+
+	while (k < n && p[k] != '\r' && p[k] != '\n' && p[k] != ' ' &&
+	       p[k] != '\t')
+		k++;
+	if (k == 0)
+		return 0;
+	line_byte(b, p[0]);
+	for (size_t i = 1; i < k;) {
+		size_t room = sizeof(b->pend) - b->n, m = k - i < room ? k - i : room;
+		if (m == 0) {
+			flush(b);
+			continue;
+		}
+		memcpy(b->pend + b->n, p + i, m);
+		b->n += m;
+		i += m;
+	}
+	return k;
+}
+
 void dkim_body_feed(struct dkim_body *b, const char *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		char c = p[i];
+		size_t k;
+
+		if (!b->cr && (k = plain_run(b, p + i, n - i)) > 0) {
+			i += k - 1;
+			continue;
+		}
 
 		if (b->cr) {
 			b->cr = false;

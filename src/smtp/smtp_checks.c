@@ -10,7 +10,7 @@
 #include "lib/log.h"
 #include "lib/str.h"
 #include "lib/xalloc.h"
-#include "mailauth/authres.h"
+#include "mailauth/authpolicy.h"
 #include "mailauth/dkim.h"
 #include "mailauth/dmarc.h"
 #include "mailauth/iprev.h"
@@ -322,49 +322,24 @@ bool smtp_checks_end(struct smtp_session *s)
 	return true;
 }
 
-static const char *dkim_authres_name(enum dkim_status st)
-{
-	return st == DKIM_PENDING ? "temperror" : dkim_status_name(st);
-}
-
-static void build_headers(struct smtp_checks *c, struct buf *out,
-			  const struct dmarc_verdict *dv)
+/* The verdicts as authpolicy reads them; res holds the DKIM results. */
+static void policy_input(struct smtp_checks *c, const struct dmarc_verdict *dv,
+			 const struct dkim_result **res,
+			 struct authpolicy_input *in)
 {
 	struct smtp_session *s = c->s;
-	const char *id = *proc_cfg.checks_authserv_id ?
-			 proc_cfg.checks_authserv_id : proc_cfg.hostname;
-	struct authres *ar = authres_new(id);
-	struct authres_spf spf = { c->spf_result, s->ip, s->env.sender, s->helo,
-				   spf_eval_reason(c->spf) };
 
-	authres_add_iprev(ar, c->iprev_result, s->ip, iprev_host(c->iprev));
-	authres_add_spf(ar, &spf);
-	if (c->ndkim == 0) {
-		struct authres_dkim none = { "none", NULL, NULL, NULL, NULL, NULL,
-					     "no signature" };
-		authres_add_dkim(ar, &none);
-	}
-	for (size_t i = 0; i < c->ndkim; i++) {
-		const struct dkim_result *r = dkim_verify_result(c->dkim, i);
-		struct authres_dkim d = {
-			dkim_authres_name(r->status), r->domain, r->identity,
-			r->selector, r->algorithm, r->header_b, r->reason
-		};
-		authres_add_dkim(ar, &d);
-	}
-	if (dv != NULL)
-		authres_add_dmarc(ar, dv);
-	authres_format(ar, out);
-	authres_free(ar);
-	authres_received_spf(&spf, proc_cfg.hostname, out);
-}
-
-static bool any_dkim_pass(struct smtp_checks *c)
-{
-	for (size_t i = 0; i < c->ndkim; i++)
-		if (dkim_verify_result(c->dkim, i)->status == DKIM_PASS)
-			return true;
-	return false;
+	for (size_t i = 0; i < c->ndkim && i < DKIM_MAX_SIGNATURES; i++)
+		res[i] = dkim_verify_result(c->dkim, i);
+	*in = (struct authpolicy_input){
+		.have_ip = true, .ip = s->ip, .iprev = c->iprev_result,
+		.iprev_host = iprev_host(c->iprev), .spf = c->spf_result,
+		.mail_from = s->env.sender, .helo = s->helo,
+		.spf_reason = spf_eval_reason(c->spf), .dkim = res,
+		.ndkim = c->ndkim < DKIM_MAX_SIGNATURES ? c->ndkim :
+			 DKIM_MAX_SIGNATURES,
+		.dmarc = dv,
+	};
 }
 
 static void log_verdicts(struct smtp_checks *c, const struct dmarc_verdict *dv,
@@ -375,7 +350,7 @@ static void log_verdicts(struct smtp_checks *c, const struct dmarc_verdict *dv,
 	for (size_t i = 0; i < c->ndkim; i++) {
 		const struct dkim_result *r = dkim_verify_result(c->dkim, i);
 		buf_printf(&dk, "%s%s(d=%s)", i ? "," : "",
-			   dkim_authres_name(r->status), r->domain);
+			   authpolicy_dkim_result(r->status), r->domain);
 	}
 	log_info("session=%s queue=%s event=checks iprev=%s spf=%s dkim=%s "
 		 "dmarc=%s from=%s action=%s", c->s->id, c->s->env.qid,
@@ -389,8 +364,13 @@ static void log_verdicts(struct smtp_checks *c, const struct dmarc_verdict *dv,
 void smtp_checks_result(struct smtp_session *s, struct smtp_verdict *v)
 {
 	struct smtp_checks *c = s->checks;
+	const struct dkim_result *res[DKIM_MAX_SIGNATURES];
+	const struct authpolicy_options opts = {
+		proc_cfg.checks_dmarc_reject, proc_cfg.checks_junk
+	};
 	const struct dmarc_verdict *dv;
-	bool dmarc_fail;
+	struct authpolicy_input in;
+	enum authpolicy_action act;
 
 	v->reject = NULL;
 	v->junk = false;
@@ -398,17 +378,14 @@ void smtp_checks_result(struct smtp_session *s, struct smtp_verdict *v)
 	if (c == NULL || c->dkim == NULL || !all_done(c))
 		return;
 	dv = dmarc_eval_verdict(c->dmarc);
-	dmarc_fail = dv != NULL && dv->result == DMARC_FAIL;
-	if (dmarc_fail && dv->disposition == DMARC_POLICY_REJECT &&
-	    proc_cfg.checks_dmarc_reject)
-		v->reject = "550 5.7.1 Message rejected by the DMARC policy of "
-			    "the sender's domain";
-	else if (proc_cfg.checks_junk &&
-		 ((dmarc_fail && dv->disposition != DMARC_POLICY_NONE) ||
-		  (c->spf_result == SPF_FAIL && !any_dkim_pass(c))))
-		v->junk = true;
-	build_headers(c, &v->headers, dv);
-	log_verdicts(c, dv, v->reject ? "reject" : v->junk ? "junk" : "accept");
+	policy_input(c, dv, res, &in);
+	act = authpolicy_decide(&in, &opts, NULL);
+	v->reject = act == AUTHPOLICY_REJECT ? AUTHPOLICY_REJECT_REPLY : NULL;
+	v->junk = act == AUTHPOLICY_JUNK;
+	authpolicy_headers(&in, *proc_cfg.checks_authserv_id ?
+			   proc_cfg.checks_authserv_id : proc_cfg.hostname,
+			   proc_cfg.hostname, &v->headers);
+	log_verdicts(c, dv, authpolicy_action_name(act));
 }
 
 void smtp_checks_reset(struct smtp_session *s)
