@@ -160,7 +160,7 @@ static void rollback(struct userdb *db)
 
 static int schema_version(struct userdb *db, int64_t *v, const char **error_r)
 {
-	int64_t n;
+	int64_t n = 0;
 
 	if (query_int(db, "SELECT count(*) FROM sqlite_master WHERE type = "
 		      "'table' AND name = 'meta'", NULL, &n, error_r) < 0)
@@ -233,6 +233,8 @@ int userdb_open(struct userdb **db_r, const char *path, const char **error_r)
 	sqlite3_busy_timeout(db->sq, USERDB_BUSY_TIMEOUT_MS);
 	if (db_exec_plain(db, "PRAGMA journal_mode = WAL", error_r) < 0 ||
 	    db_exec_plain(db, "PRAGMA foreign_keys = ON", error_r) < 0 ||
+	    /* no temporary files: the sandbox allows writes only in DATA */
+	    db_exec_plain(db, "PRAGMA temp_store = MEMORY", error_r) < 0 ||
 	    schema_upgrade(db, error_r) < 0) {
 		userdb_close(db);
 		return -1;
@@ -751,7 +753,7 @@ static int alias_insert_all(struct userdb *db, const char *alias,
 			    const char *const *targets, size_t n,
 			    const char **error_r)
 {
-	int64_t have;
+	int64_t have = 0;
 
 	if (query_int(db, "SELECT count(*) FROM aliases WHERE alias = ?1",
 		      ARGS(alias), &have, error_r) < 0)

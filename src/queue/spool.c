@@ -66,9 +66,10 @@ int spool_open(struct spool **sp_r, const char *data_dir, const char **error_r)
 	} else {
 		sqlite3_busy_timeout(sp->db, 5000);
 		/* synchronous=FULL: a commit is on disk before we answer 250 */
+		/* temp_store: the sandbox allows files only in DATA */
 		if (db_exec(sp, schema, error_r) == 0 &&
-		    db_exec(sp, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
-			    error_r) == 0) {
+		    db_exec(sp, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+			    " PRAGMA temp_store=MEMORY;", error_r) == 0) {
 			buf_free(&path);
 			*sp_r = sp;
 			return 0;

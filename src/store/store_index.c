@@ -169,7 +169,10 @@ static int pragmas(struct store_index *ix, const char **error_r)
 	sqlite3_finalize(s);
 	if (!wal || exec(ix, "PRAGMA synchronous=FULL;"
 			     "PRAGMA foreign_keys=ON;"
-			     "PRAGMA trusted_schema=OFF;") < 0) {
+			     "PRAGMA trusted_schema=OFF;"
+			     /* temporary files only in memory: the sandboxed
+			      * queue process may write nowhere but DATA */
+			     "PRAGMA temp_store=MEMORY;") < 0) {
 		*error_r = "cannot set up index (WAL mode)";
 		return -1;
 	}
