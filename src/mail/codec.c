@@ -3,32 +3,13 @@
  * rules; every state survives any split of the input. */
 #include "mail/codec.h"
 
+#include "lib/b64.h"
+
 int codec_hex_value(unsigned char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	return hex_value(c);
 }
 
-/* RFC 2045 §6.8 Table 1; -1 outside the alphabet. */
-static int b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
 
 static bool is_space(unsigned char c)
 {

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "lib/b64.h"
 #include "lib/str.h"
 
 static bool is_wsp(unsigned char c)
@@ -205,20 +206,6 @@ bool dkim_list_has(const char *p, size_t len, const char *word)
 	return false;
 }
 
-static int b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
 
 /* base64string (§2.4, RFC 2045 §6.8): whitespace anywhere, "=" padding
  * only at the end of the last quantum. */
@@ -324,16 +311,6 @@ bool dkim_domain_ok(const char *p, size_t len, bool selector)
 	return true;
 }
 
-static int hex_value(unsigned char c)
-{
-	if (is_digit(c))
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
 
 /* dkim-quoted-printable (§2.11): "=" 2HEXDIG encodes one octet; folding
  * whitespace is ignored. */
