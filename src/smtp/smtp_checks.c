@@ -66,8 +66,8 @@ static struct dns *get_resolver(void)
 	const char **fwd;
 	struct dns *next;
 
-	if (resolver != NULL && !resolver_stale)
-		return resolver;
+	if (resolver != NULL && (!resolver_stale || dns_pending(resolver) > 0))
+		return resolver;	/* a new configuration waits for a quiet moment */
 	fwd = xcalloc(proc_cfg.dns_forwarders.n + 1, sizeof(*fwd));
 	for (size_t i = 0; i < proc_cfg.dns_forwarders.n; i++)
 		fwd[i] = proc_cfg.dns_forwarders.v[i];
@@ -87,14 +87,9 @@ static struct dns *get_resolver(void)
 		resolver_stale = false;	/* do not retry on every message */
 		return resolver;
 	}
-	/* Questions in flight keep the old resolver alive until done. */
-	if (resolver == NULL || dns_pending(resolver) == 0) {
-		dns_free(resolver);
-		resolver = next;
-		resolver_stale = false;
-	} else {
-		dns_free(next);
-	}
+	dns_free(resolver);	/* nothing pending on it (checked above) */
+	resolver = next;
+	resolver_stale = false;
 	return resolver;
 }
 
