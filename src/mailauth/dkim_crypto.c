@@ -119,7 +119,7 @@ void dkim_header_hash(enum dkim_algo a, enum dkim_canon c,
 }
 
 /* RSASSA-PKCS1-v1_5 over the DigestInfo of the hash (§3.3.1, §3.3.2) */
-static EVP_PKEY_CTX *rsa_ctx(EVP_PKEY *pk, enum dkim_algo a, bool sign)
+static EVP_PKEY_CTX *rsa_ctx_new(EVP_PKEY *pk, enum dkim_algo a, bool sign)
 {
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
 
@@ -131,6 +131,44 @@ static EVP_PKEY_CTX *rsa_ctx(EVP_PKEY *pk, enum dkim_algo a, bool sign)
 		EVP_PKEY_CTX_free(ctx);
 		return NULL;
 	}
+	return ctx;
+}
+
+/* Set-up contexts of recently used keys: initialising one costs OpenSSL
+ * 3 a provider lookup per message, and a context serves any number of
+ * sign or verify calls. Each entry holds a reference to its key, so a key
+ * address is never reused while cached. */
+#define RSA_CTX_CACHE 16
+
+static struct {
+	EVP_PKEY *pk;
+	enum dkim_algo a;
+	bool sign;
+	EVP_PKEY_CTX *ctx;
+} ctx_cache[RSA_CTX_CACHE];
+static unsigned ctx_cache_next;
+
+static EVP_PKEY_CTX *rsa_ctx(EVP_PKEY *pk, enum dkim_algo a, bool sign)
+{
+	EVP_PKEY_CTX *ctx;
+	unsigned i;
+
+	for (i = 0; i < RSA_CTX_CACHE; i++)
+		if (ctx_cache[i].pk == pk && ctx_cache[i].a == a &&
+		    ctx_cache[i].sign == sign)
+			return ctx_cache[i].ctx;
+	ctx = rsa_ctx_new(pk, a, sign);
+	if (ctx == NULL || EVP_PKEY_up_ref(pk) != 1) {
+		EVP_PKEY_CTX_free(ctx);
+		return NULL;
+	}
+	i = ctx_cache_next++ % RSA_CTX_CACHE;
+	EVP_PKEY_CTX_free(ctx_cache[i].ctx);
+	EVP_PKEY_free(ctx_cache[i].pk);
+	ctx_cache[i].pk = pk;
+	ctx_cache[i].a = a;
+	ctx_cache[i].sign = sign;
+	ctx_cache[i].ctx = ctx;
 	return ctx;
 }
 
@@ -149,11 +187,10 @@ int dkim_crypto_verify(EVP_PKEY *pk, enum dkim_algo a,
 		     EVP_DigestVerify(ctx, sig, siglen, digest, dlen) == 1;
 		EVP_MD_CTX_free(ctx);
 	} else {
-		EVP_PKEY_CTX *ctx = rsa_ctx(pk, a, false);
+		EVP_PKEY_CTX *ctx = rsa_ctx(pk, a, false);	/* cached */
 
 		ok = ctx != NULL &&
 		     EVP_PKEY_verify(ctx, sig, siglen, digest, dlen) == 1;
-		EVP_PKEY_CTX_free(ctx);
 	}
 	ERR_clear_error();
 	return ok ? 0 : -1;
@@ -184,12 +221,11 @@ int dkim_crypto_sign(EVP_PKEY *pk, enum dkim_algo a,
 	if (a == DKIM_ED25519_SHA256) {
 		ret = ed25519_sign(pk, digest, dlen, sig, &siglen);
 	} else {
-		EVP_PKEY_CTX *ctx = rsa_ctx(pk, a, true);
+		EVP_PKEY_CTX *ctx = rsa_ctx(pk, a, true);	/* cached */
 
 		if (ctx != NULL &&
 		    EVP_PKEY_sign(ctx, sig, &siglen, digest, dlen) == 1)
 			ret = 0;
-		EVP_PKEY_CTX_free(ctx);
 	}
 	ERR_clear_error();
 	if (ret == 0) {

@@ -2,11 +2,13 @@
  * §3.2 key sizes). */
 #include "dkim_key.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
+#include "lib/xalloc.h"
 #include "mailauth/dkim_tags.h"
 
 static int fail(const char **error_r, const char *why)
@@ -63,9 +65,57 @@ static int parse_flags(struct dkim_pubkey *k, const struct dkim_taglist *t,
 	return 0;
 }
 
+/* Decoded RSA keys of recent records: a busy sender signs every message
+ * with the same key, and decoding it costs more than the verification
+ * itself. Keys are shared by reference count; the oldest slot goes. */
+#define RSA_KEY_CACHE 32
+
+static struct {
+	unsigned char *der;
+	size_t n;
+	EVP_PKEY *pk;
+} key_cache[RSA_KEY_CACHE];
+static unsigned key_cache_next;
+
+static EVP_PKEY *key_cache_get(const unsigned char *der, size_t n)
+{
+	for (unsigned i = 0; i < RSA_KEY_CACHE; i++) {
+		if (key_cache[i].pk != NULL && key_cache[i].n == n &&
+		    memcmp(key_cache[i].der, der, n) == 0 &&
+		    EVP_PKEY_up_ref(key_cache[i].pk) == 1)
+			return key_cache[i].pk;
+	}
+	return NULL;
+}
+
+static void key_cache_put(const unsigned char *der, size_t n, EVP_PKEY *pk)
+{
+	unsigned i = key_cache_next++ % RSA_KEY_CACHE;
+
+	if (EVP_PKEY_up_ref(pk) != 1)
+		return;
+	EVP_PKEY_free(key_cache[i].pk);
+	free(key_cache[i].der);
+	key_cache[i].der = xmalloc(n ? n : 1);
+	memcpy(key_cache[i].der, der, n);
+	key_cache[i].n = n;
+	key_cache[i].pk = pk;
+}
+
+static EVP_PKEY *rsa_decode(const unsigned char *der, size_t n);
+
 /* RSA p= is a SubjectPublicKeyInfo; a bare RSAPublicKey (PKCS#1) is
  * accepted too, as records of both kinds are published. */
 static EVP_PKEY *rsa_key(const unsigned char *der, size_t n)
+{
+	EVP_PKEY *pk = key_cache_get(der, n);
+
+	if (pk == NULL && (pk = rsa_decode(der, n)) != NULL)
+		key_cache_put(der, n, pk);
+	return pk;
+}
+
+static EVP_PKEY *rsa_decode(const unsigned char *der, size_t n)
 {
 	const unsigned char *q = der;
 	EVP_PKEY *pk = d2i_PUBKEY(NULL, &q, (long)n);
