@@ -11,44 +11,19 @@ import time
 
 import pytest
 
-from conftest import BIN, SANITIZER_MARKS, SHARED
+from authworld import key_files, records, signed
+from conftest import BIN, SANITIZER_MARKS
 from dnsworld import dns_world  # noqa: F401  (the fixture)
 
 dkim = pytest.importorskip("dkim", reason="python3-dkim (dkimpy) not installed")
 
-KEYS = os.path.join(SHARED, "conformance", "dkim", "dkimpy")
 HELO = "mx.sender.test"
-
-
-def key_files():
-    with open(os.path.join(KEYS, "test.private"), "rb") as f:
-        private = f.read()
-    with open(os.path.join(KEYS, "test.txt")) as f:
-        record = f.read().strip()
-    return private, record
-
-
-def records(dmarc="v=DMARC1; p=reject", spf="v=spf1 ip4:127.0.0.1 -all"):
-    _, record = key_files()
-    return [
-        ("sender.test", "TXT", spf),
-        ("test._domainkey.sender.test", "TXT", record),
-        ("_dmarc.sender.test", "TXT", dmarc),
-        ("127.0.0.1", "PTR", "localhost.test"),
-        ("localhost.test", "A", "127.0.0.1"),
-    ]
 
 
 def message(frm="alice@sender.test", subject="analyzed", extra=b""):
     return (f"From: {frm}\r\nTo: bob@example.net\r\nSubject: {subject}\r\n"
             f"Message-ID: <{subject}@sender.test>\r\n").encode() + extra + \
         b"\r\nHello, analyzed world.\r\n"
-
-
-def signed(msg):
-    private, _ = key_files()
-    return dkim.sign(msg, b"test", b"sender.test", private,
-                     include_headers=[b"from", b"to", b"subject", b"message-id"]) + msg
 
 
 class Analyzed:

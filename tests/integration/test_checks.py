@@ -1,49 +1,24 @@
 """Inbound SPF, DKIM, DMARC and iprev through the real daemon, with a real
 DNS server (Knot) serving the test records (issue: mail authentication)."""
-import os
 import smtplib
 
 import pytest
 
+import authworld
+from authworld import signed
 from dnsworld import dns_world  # noqa: F401  (the fixture)
 
 dkim = pytest.importorskip("dkim")
 
-from conftest import SHARED
-
-KEYS = os.path.join(SHARED, "conformance", "dkim", "dkimpy")
-
-
-def key_files():
-    with open(os.path.join(KEYS, "test.private"), "rb") as f:
-        private = f.read()
-    with open(os.path.join(KEYS, "test.txt")) as f:
-        record = f.read().strip()
-    return private, record
-
 
 def records(dmarc_policy="reject", spf="v=spf1 ip4:127.0.0.1 -all"):
-    _, record = key_files()
-    return [
-        ("sender.test", "TXT", spf),
-        ("test._domainkey.sender.test", "TXT", record),
-        ("_dmarc.sender.test", "TXT", f"v=DMARC1; p={dmarc_policy}"),
-        ("127.0.0.1", "PTR", "localhost.test"),
-        ("localhost.test", "A", "127.0.0.1"),
-    ]
+    return authworld.records(f"v=DMARC1; p={dmarc_policy}", spf)
 
 
 def message(frm="alice@sender.test", subject="checked", extra=b""):
     return (f"From: {frm}\r\nTo: bob@example.net\r\nSubject: {subject}\r\n"
             f"Message-ID: <{subject}@sender.test>\r\n").encode() + extra + \
         b"\r\nHello, checked world.\r\n"
-
-
-def signed(msg):
-    private, _ = key_files()
-    sig = dkim.sign(msg, b"test", b"sender.test", private,
-                    include_headers=[b"from", b"to", b"subject", b"message-id"])
-    return sig + msg
 
 
 def send(srv, mail_from, msg):
