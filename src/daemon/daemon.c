@@ -194,16 +194,6 @@ static void on_child_close(struct ipc *ch, void *arg)
 }
 
 
-static void read_all(int fd, struct buf *out)
-{
-	char chunk[8192];
-	ssize_t n;
-
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0 &&
-	       out->len < ALIASES_MAX_FILE)
-		buf_append(out, chunk, (size_t)n);
-}
-
 /* Read and validate the aliases file of c into *out. */
 static int load_aliases(const struct config *c, struct buf *out)
 {
@@ -220,7 +210,12 @@ static int load_aliases(const struct config *c, struct buf *out)
 			  strerror(errno));
 		return -1;
 	}
-	read_all(fd, out);
+	if (buf_read_fd(out, fd, ALIASES_MAX_FILE) < 0) {
+		log_error("event=aliases file=%s reason=\"%s\"", c->aliases_file,
+			  strerror(errno));
+		close(fd);
+		return -1;
+	}
 	close(fd);
 	if (aliases_parse(c->aliases_file, buf_cstr(out), out->len, &a, &err) < 0) {
 		log_error("event=aliases status=failed reason=\"%s\"", buf_cstr(&err));

@@ -122,20 +122,17 @@ static void do_reload(int fd)
 }
 
 /* Read a whole (small) file from a passed descriptor. */
+#define PROC_MAX_PASSED_FILE (1024 * 1024)
+
 static void read_pem(int fd, struct buf *out)
 {
-	char chunk[4096];
-	ssize_t n;
-	off_t off = 0;
-
-	explicit_bzero(out->ptr ? out->ptr : chunk, out->ptr ? out->cap : 0);
+	if (out->ptr != NULL)
+		explicit_bzero(out->ptr, out->cap);
 	buf_reset(out);
-	while ((n = pread(fd, chunk, sizeof(chunk), off)) > 0 &&
-	       out->len < 1024 * 1024) {
-		buf_append(out, chunk, (size_t)n);
-		off += n;
+	if (buf_read_fd(out, fd, PROC_MAX_PASSED_FILE) < 0) {
+		log_error("event=read-passed-file reason=\"%s\"", strerror(errno));
+		buf_reset(out);
 	}
-	explicit_bzero(chunk, sizeof(chunk));
 	close(fd);
 }
 

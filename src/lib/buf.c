@@ -1,9 +1,11 @@
 /* buf: growable byte strings. */
 #include "buf.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "xalloc.h"
 
@@ -112,6 +114,33 @@ void buf_truncate(struct buf *b, size_t n)
 const char *buf_cstr(const struct buf *b)
 {
 	return b->ptr ? b->ptr : "";
+}
+
+int buf_read_fd(struct buf *b, int fd, size_t max)
+{
+	char chunk[8192];
+	size_t start = b->len;
+	off_t off = 0;
+	ssize_t n;
+	int ret = 0;
+
+	while ((n = pread(fd, chunk, sizeof(chunk), off)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = -1;
+			break;
+		}
+		if (b->len - start + (size_t)n > max) {
+			errno = EFBIG;
+			ret = -1;
+			break;
+		}
+		buf_append(b, chunk, (size_t)n);
+		off += n;
+	}
+	explicit_bzero(chunk, sizeof(chunk));
+	return ret;
 }
 
 char *buf_detach(struct buf *b)

@@ -34,6 +34,11 @@ void buf_consume(struct buf *b, size_t n);
 void buf_truncate(struct buf *b, size_t n);
 /* NUL-terminated view of the contents ("" for an empty buf). */
 const char *buf_cstr(const struct buf *b);
+/* Append the whole file behind fd, read from offset 0 (the descriptor's
+ * own offset is left alone: passed descriptors share it). -1 with errno
+ * on a read error, or EFBIG when it holds more than max bytes. The
+ * stack copy is wiped, as the file may be a private key. */
+int buf_read_fd(struct buf *b, int fd, size_t max);
 /* Take ownership of the heap string; b is left empty. */
 char *buf_detach(struct buf *b);
 

@@ -1,6 +1,10 @@
 /* Unit tests for src/lib: buf and str. */
 #include "harness.h"
 
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include "lib/buf.h"
 #include "lib/str.h"
 
@@ -66,11 +70,35 @@ TEST(str_random_hex_shape)
 	CHECK(strcmp(a, b) != 0);
 }
 
+TEST(buf_read_fd_whole_file_and_limit)
+{
+	char path[] = "/tmp/mk-test-buf-XXXXXX";
+	int fd = mkstemp(path);
+	struct buf b = BUF_INIT;
+	char big[20000];
+
+	CHECK(fd >= 0);
+	memset(big, 'x', sizeof(big));
+	CHECK(write(fd, big, sizeof(big)) == (ssize_t)sizeof(big));
+	/* the descriptor's offset is at the end: reading starts at 0 anyway */
+	CHECK_INTEQ(buf_read_fd(&b, fd, sizeof(big)), 0);
+	CHECK_INTEQ(b.len, sizeof(big));
+	CHECK(b.ptr[b.len] == '\0');
+	buf_reset(&b);
+	errno = 0;
+	CHECK_INTEQ(buf_read_fd(&b, fd, sizeof(big) - 1), -1);
+	CHECK_INTEQ(errno, EFBIG);
+	close(fd);
+	unlink(path);
+	buf_free(&b);
+}
+
 int main(void)
 {
 	RUN(buf_append_and_printf);
 	RUN(buf_grows_large);
 	RUN(str_helpers);
 	RUN(str_random_hex_shape);
+	RUN(buf_read_fd_whole_file_and_limit);
 	return test_summary();
 }

@@ -579,24 +579,13 @@ int config_load_fd(struct config *cfg, const char *name, int fd,
 		   struct buf *err)
 {
 	struct buf text = BUF_INIT;
-	char chunk[8192];
-	off_t off = 0;
-	ssize_t n;
 	int r;
 
 	memset(cfg, 0, sizeof(*cfg));
-	while ((n = pread(fd, chunk, sizeof(chunk), off)) > 0) {
-		buf_append(&text, chunk, (size_t)n);
-		off += n;
-		if (text.len > CONFIG_MAX_FILE) {
-			buf_free(&text);
-			err_at(err, name, 0, "%s", "file too large");
-			return -1;
-		}
-	}
-	if (n < 0) {
+	if (buf_read_fd(&text, fd, CONFIG_MAX_FILE) < 0) {
+		err_at(err, name, 0, "%s", errno == EFBIG ? "file too large" :
+		       strerror(errno));
 		buf_free(&text);
-		err_at(err, name, 0, "%s", strerror(errno));
 		return -1;
 	}
 	r = config_parse(cfg, name, buf_cstr(&text), text.len, err);
