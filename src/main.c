@@ -13,6 +13,7 @@
 #include "daemon/conf/config.h"
 #include "daemon/daemon.h"
 #include "daemon/proc.h"
+#include "imap/imap_server.h"
 #include "queue/queue_server.h"
 #include "smtp/smtp_server.h"
 
@@ -84,6 +85,9 @@ static const struct command commands[] = {
 	{ "domain", cli_domain, "add|del|list DOMAIN: mail domains added at run time" },
 	{ "dkim", cli_dkim, "genkey|del DOMAIN SELECTOR, list: DKIM signing keys" },
 	{ "analyze", cli_analyze, "[FILE] [--ip ADDR] [--helo NAME] [--mail-from ADDR]: SPF/DKIM/DMARC verdicts" },
+	{ "quickstart", cli_quickstart, "ADDRESS [--hostname H] [--ip ADDR]...: config, account, keys, DNS records" },
+	{ "dns", cli_dns, "records [DOMAIN] | check [DOMAIN] [--json]: DNS records to publish, live check" },
+	{ "check", cli_check, "[DOMAIN] [--json]: same as dns check" },
 	{ "version", cmd_version, "print the version" },
 	{ "help", cmd_help, "this text" },
 };
@@ -94,7 +98,7 @@ static int usage(FILE *out)
 		"The configuration file is FILE, else $MAILKEEP_CONFIG, else\n"
 		"/etc/mailkeep/mailkeep.conf.\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].usage);
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].usage);
 	return out == stdout ? 0 : 2;
 }
 
@@ -107,6 +111,8 @@ static int run_child(const char *config, const char *role)
 		return queue_server_main(config);
 	case PROC_SMTP:
 		return smtp_server_main(config);
+	case PROC_IMAP:
+		return imap_server_main(config);
 	default:
 		fprintf(stderr, "mailkeep: unknown process role '%s'\n", role);
 		return 2;

@@ -1,13 +1,20 @@
-/* auth_server: recipient lookups over IPC. */
+/* auth_server: the auth process — recipient lookups for smtp, and SASL
+ * logins for the processes that serve users (sasl_server.c), over IPC. */
 #include "auth/auth_server.h"
 
 #include <unistd.h>
 
+#include "auth/auth_client.h"
 #include "auth/lookup.h"
+#include "auth/sasl_server.h"
+#include "auth/userdb.h"
 #include "daemon/proc.h"
 #include "daemon/proto.h"
 #include "lib/ipc.h"
 #include "lib/log.h"
+
+static struct userdb *login_db;		/* the logins' own connection */
+static struct sasl_server *logins;
 
 static const uint32_t status_map[] = {
 	[RESOLVE_OK] = RCPT_OK,
@@ -43,6 +50,56 @@ static void on_rcpt_lookup(uint32_t reqid, const uint8_t *data, size_t len)
 	buf_free(&m);
 }
 
+/* sasl_server's replies go back to the process that asked. */
+static void send_auth_reply(void *ctx, int peer, uint32_t reqid,
+			    const struct auth_reply *r)
+{
+	struct buf m = BUF_INIT;
+
+	(void)ctx;
+	auth_client_reply_build(&m, r);
+	if (proc_send((enum proc_role)peer, MSG_AUTH_REPLY, reqid, m.ptr, m.len,
+		      -1) < 0)
+		log_warn("peer=%s event=auth-reply status=dropped reason=\"peer "
+			 "not connected\"", proc_role_name((enum proc_role)peer));
+	buf_free(&m);
+}
+
+static void on_auth_step(enum proc_role from, uint32_t reqid,
+			 const uint8_t *data, size_t len)
+{
+	struct auth_step req;
+	struct auth_reply r = { .status = AUTH_FAIL, .reason = "malformed request" };
+
+	if (auth_client_step_parse(data, len, &req) < 0) {
+		log_error("peer=%s event=bad-message type=auth-step",
+			  proc_role_name(from));
+		send_auth_reply(NULL, (int)from, reqid, &r);
+		return;
+	}
+	if (logins == NULL) {
+		r.status = AUTH_TEMPFAIL;
+		r.reason = "auth process not started";
+		send_auth_reply(NULL, (int)from, reqid, &r);
+		return;
+	}
+	sasl_server_step(logins, (int)from, reqid, &req);
+}
+
+static void on_auth_cancel(enum proc_role from, const uint8_t *data,
+			   size_t len)
+{
+	uint32_t conn;
+
+	if (auth_client_cancel_parse(data, len, &conn) < 0) {
+		log_error("peer=%s event=bad-message type=auth-cancel",
+			  proc_role_name(from));
+		return;
+	}
+	if (logins != NULL)
+		sasl_server_cancel(logins, (int)from, conn);
+}
+
 static void on_msg(enum proc_role from, uint32_t type, uint32_t reqid,
 		   const uint8_t *data, size_t len, int fd)
 {
@@ -52,26 +109,65 @@ static void on_msg(enum proc_role from, uint32_t type, uint32_t reqid,
 		on_rcpt_lookup(reqid, data, len);
 		return;
 	}
+	if (from != PROC_MAIN && type == MSG_AUTH_STEP) {
+		on_auth_step(from, reqid, data, len);
+		return;
+	}
+	if (from != PROC_MAIN && type == MSG_AUTH_CANCEL) {
+		on_auth_cancel(from, data, len);
+		return;
+	}
 	log_error("peer=%s event=unexpected-message type=%u",
 		  proc_role_name(from), type);
 }
 
+static void login_config(struct sasl_server_config *c)
+{
+	*c = (struct sasl_server_config){
+		.fail_delay_after = (unsigned)proc_cfg.auth_fail_delay_after,
+		.fail_block_after = (unsigned)proc_cfg.auth_fail_block_after,
+		.fail_window = proc_cfg.auth_fail_window,
+	};
+}
+
 static void on_start(void)
 {
+	struct sasl_server_config sc;
+	struct buf path = BUF_INIT;
 	const char *why = NULL;
 
 	if (lookup_init(&proc_cfg, &why) < 0)
 		fatal("event=start status=failed reason=\"user database: %s\"", why);
+	config_data_path(&proc_cfg, "mailkeep.db", &path);
+	if (userdb_open(&login_db, path.ptr, &why) < 0)
+		fatal("event=start status=failed reason=\"user database: %s\"", why);
+	buf_free(&path);
+	login_config(&sc);
+	logins = sasl_server_new(proc_base, login_db, &sc, send_auth_reply, NULL);
 	log_info("event=ready");
 }
 
 static void on_reload(void)
 {
+	struct sasl_server_config sc;
+
 	lookup_reload(&proc_cfg);
+	if (logins != NULL) {
+		login_config(&sc);
+		sasl_server_reconfigure(logins, &sc);
+	}
+}
+
+/* A requester restarted: its connections and their exchanges are gone. */
+static void on_peer_down(enum proc_role role)
+{
+	if (logins != NULL)
+		sasl_server_peer_down(logins, (int)role);
 }
 
 static const struct proc_hooks hooks = {
 	.msg = on_msg,
+	.peer_down = on_peer_down,
 	.start = on_start,
 	.reload = on_reload,
 };

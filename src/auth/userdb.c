@@ -7,12 +7,15 @@
 #include <crypt.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <openssl/rand.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "auth/sasl_scram.h"
 #include "lib/log.h"
 #include "lib/str.h"
 #include "lib/xalloc.h"
@@ -59,6 +62,9 @@ static const char *const migrations[] = {
 	"  path TEXT NOT NULL,"
 	"  created INTEGER NOT NULL DEFAULT (CAST(strftime('%s','now') AS INTEGER)),"
 	"  PRIMARY KEY (domain, selector));",
+	/* 3: SCRAM-SHA-256 secrets (RFC 5803 text); NULL until the first
+	 * password login of an imported account */
+	"ALTER TABLE accounts ADD COLUMN scram_secret TEXT;",
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -514,6 +520,32 @@ static bool hash_usable(const char *hash)
 	return ok;
 }
 
+/* A SCRAM-SHA-256 secret of password with a fresh salt, RFC 5803 text. */
+static int scram_new(const char *password, struct buf *out,
+		     const char **error_r)
+{
+	uint8_t salt[USERDB_SCRAM_SALT_LEN];
+	struct sasl_scram_secret sec;
+
+	if (RAND_bytes(salt, sizeof(salt)) != 1)
+		return fail(error_r, "cannot generate a salt (OpenSSL)");
+	if (sasl_scram_secret_derive(password, salt, sizeof(salt),
+				     USERDB_SCRAM_ITERATIONS, &sec) < 0)
+		return fail(error_r, "cannot compute the SCRAM secret (OpenSSL)");
+	sasl_scram_secret_format(&sec, out);
+	explicit_bzero(&sec, sizeof(sec));
+	return 0;
+}
+
+/* The password's crypt(3) hash and SCRAM secret. */
+static int secrets_new(const char *password, struct buf *hash,
+		       struct buf *scram, const char **error_r)
+{
+	if (hash_new(password, hash, error_r) < 0)
+		return -1;
+	return scram_new(password, scram, error_r);
+}
+
 /* ---- accounts ---- */
 
 /* Canonical address in a local domain. */
@@ -525,16 +557,22 @@ static int local_address(struct userdb *db, const char *address,
 	return require_local(db, addr_domain(out->ptr), error_r);
 }
 
+/* scram may be NULL (imported hash: none yet). */
 static int insert_account(struct userdb *db, const char *address,
-			  const char *hash, int64_t *id_r, const char **error_r)
+			  const char *hash, const char *scram, int64_t *id_r,
+			  const char **error_r)
 {
 	struct buf a = BUF_INIT;
 	int rc = -1;
 
 	if (local_address(db, address, &a, error_r) < 0)
 		goto out;
-	rc = exec(db, "INSERT INTO accounts (address, password_hash) "
-		  "VALUES (?1, ?2)", ARGS(a.ptr, hash), NULL, error_r);
+	rc = scram != NULL ?
+		exec(db, "INSERT INTO accounts (address, password_hash, "
+		     "scram_secret) VALUES (?1, ?2, ?3)", ARGS(a.ptr, hash, scram),
+		     NULL, error_r) :
+		exec(db, "INSERT INTO accounts (address, password_hash) "
+		     "VALUES (?1, ?2)", ARGS(a.ptr, hash), NULL, error_r);
 	if (rc == 1)
 		rc = fail(error_r, "account already exists");
 	if (rc == 0 && id_r != NULL)
@@ -547,12 +585,13 @@ out:
 int userdb_user_add(struct userdb *db, const char *address,
 		    const char *password, int64_t *id_r, const char **error_r)
 {
-	struct buf h = BUF_INIT;
-	int rc = hash_new(password, &h, error_r);
+	struct buf h = BUF_INIT, sc = BUF_INIT;
+	int rc = secrets_new(password, &h, &sc, error_r);
 
 	if (rc == 0)
-		rc = insert_account(db, address, h.ptr, id_r, error_r);
+		rc = insert_account(db, address, h.ptr, sc.ptr, id_r, error_r);
 	buf_free(&h);
+	buf_free(&sc);
 	return rc;
 }
 
@@ -561,7 +600,7 @@ int userdb_user_add_hash(struct userdb *db, const char *address,
 {
 	if (!hash_usable(hash))
 		return fail(error_r, "not a password hash crypt(3) accepts");
-	return insert_account(db, address, hash, id_r, error_r);
+	return insert_account(db, address, hash, NULL, id_r, error_r);
 }
 
 int userdb_user_del(struct userdb *db, const char *address, int64_t *id_r,
@@ -589,19 +628,21 @@ out:
 int userdb_user_passwd(struct userdb *db, const char *address,
 		       const char *password, const char **error_r)
 {
-	struct buf a = BUF_INIT, h = BUF_INIT;
+	struct buf a = BUF_INIT, h = BUF_INIT, sc = BUF_INIT;
 	int changes = 0, rc = -1;
 
 	if (userdb_address_normalize(address, &a, error_r) < 0 ||
-	    hash_new(password, &h, error_r) < 0)
+	    secrets_new(password, &h, &sc, error_r) < 0)
 		goto out;
-	rc = exec(db, "UPDATE accounts SET password_hash = ?2 WHERE "
-		  "address = ?1", ARGS(a.ptr, h.ptr), &changes, error_r);
+	rc = exec(db, "UPDATE accounts SET password_hash = ?2, scram_secret = "
+		  "?3 WHERE address = ?1", ARGS(a.ptr, h.ptr, sc.ptr), &changes,
+		  error_r);
 	if (rc == 0 && changes == 0)
 		rc = fail(error_r, "no such account");
 out:
 	buf_free(&a);
 	buf_free(&h);
+	buf_free(&sc);
 	return rc;
 }
 
@@ -712,6 +753,75 @@ int userdb_user_verify(struct userdb *db, const char *address,
 	if (ok && id_r != NULL)
 		*id_r = id;
 	return ok ? 1 : 0;
+}
+
+void userdb_login_free(struct userdb_login *l)
+{
+	buf_free(&l->address);
+	buf_free(&l->scram);
+}
+
+static void login_row(sqlite3_stmt *st, struct userdb_login *out)
+{
+	const char *scram = (const char *)sqlite3_column_text(st, 3);
+
+	out->id = sqlite3_column_int64(st, 0);
+	buf_appends(&out->address, (const char *)sqlite3_column_text(st, 1));
+	out->disabled = sqlite3_column_int(st, 2) != 0;
+	if (scram != NULL)
+		buf_appends(&out->scram, scram);
+}
+
+int userdb_user_login_info(struct userdb *db, const char *address,
+			   struct userdb_login *out)
+{
+	struct buf a = BUF_INIT;
+	sqlite3_stmt *st;
+	int rc;
+
+	out->id = 0;
+	out->disabled = false;
+	buf_reset(&out->address);
+	buf_reset(&out->scram);
+	if (userdb_address_normalize(address, &a, NULL) < 0) {
+		buf_free(&a);
+		return 0;
+	}
+	st = prep(db, "SELECT id, address, disabled, scram_secret FROM "
+		  "accounts WHERE address = ?1", ARGS(a.ptr), NULL);
+	buf_free(&a);
+	if (st == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		login_row(st, out);
+	else if (rc != SQLITE_DONE)
+		db_fail(db, NULL);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int userdb_user_set_scram(struct userdb *db, int64_t id, const char *password,
+			  const char **error_r)
+{
+	struct buf sc = BUF_INIT;
+	char ids[24];
+	int changes = 0, rc = -1;
+
+	if (password[0] == '\0' || strlen(password) > USERDB_PASSWORD_MAX) {
+		fail(error_r, "unusable password");
+		goto out;
+	}
+	if (scram_new(password, &sc, error_r) < 0)
+		goto out;
+	snprintf(ids, sizeof(ids), "%" PRId64, id);
+	rc = exec(db, "UPDATE accounts SET scram_secret = ?2 WHERE id = "
+		  "CAST(?1 AS INTEGER)", ARGS(ids, sc.ptr), &changes, error_r);
+	if (rc == 0 && changes == 0)
+		rc = fail(error_r, "no such account");
+out:
+	buf_free(&sc);
+	return rc;
 }
 
 /* ---- aliases ---- */

@@ -12,6 +12,9 @@
  * Passwords are crypt(3) hashes from libxcrypt: new ones are yescrypt;
  * any hash crypt() accepts ($y$, $6$, $2b$, ...) verifies, so hashes can be
  * imported from /etc/shadow or Dovecot. Comparisons are constant-time.
+ * Accounts given a password here also get a SCRAM-SHA-256 secret (RFC
+ * 5803 form, USERDB_SCRAM_ITERATIONS, a fresh random salt); imported
+ * hashes get theirs at the first password login (userdb_user_set_scram).
  *
  * Error strings are static, except database errors, which point into db and
  * stay valid until the next call on it. */
@@ -24,11 +27,13 @@
 
 #include "lib/buf.h"
 
-#define USERDB_SCHEMA_VERSION 2
+#define USERDB_SCHEMA_VERSION 3
 #define USERDB_BUSY_TIMEOUT_MS 5000	/* wait this long for a locked db */
 #define USERDB_PASSWORD_MAX 1024	/* bytes in a plaintext password */
 #define USERDB_ALIAS_MAX_TARGETS 1000	/* targets of one alias */
 #define USERDB_DKIM_SELECTOR_MAX 63	/* characters in a DKIM selector */
+#define USERDB_SCRAM_ITERATIONS 4096	/* RFC 7677 §4 minimum and default */
+#define USERDB_SCRAM_SALT_LEN 16	/* random bytes of a SCRAM salt */
 
 struct userdb;
 
@@ -90,6 +95,23 @@ int userdb_user_first_in_domain(struct userdb *db, const char *domain,
  * against a dummy hash so each case takes the same time), -1 error. */
 int userdb_user_verify(struct userdb *db, const char *address,
 		       const char *password, int64_t *id_r);
+
+/* What a login needs to know about an account. */
+struct userdb_login {
+	int64_t id;
+	bool disabled;
+	struct buf address;	/* canonical */
+	struct buf scram;	/* RFC 5803 SCRAM-SHA-256 secret; empty: none */
+};
+
+/* The login data of address into out (buffers reset first; free with
+ * userdb_login_free): 1 found, 0 unknown or not an address, -1 error. */
+int userdb_user_login_info(struct userdb *db, const char *address,
+			   struct userdb_login *out);
+void userdb_login_free(struct userdb_login *l);
+/* Store a SCRAM-SHA-256 secret of password (fresh salt) for account id. */
+int userdb_user_set_scram(struct userdb *db, int64_t id, const char *password,
+			  const char **error_r);
 
 /* Add targets to alias (a mailbox, or "@domain" for the domain's
  * catch-all) in one transaction; targets are mailboxes in any domain. */

@@ -7,6 +7,8 @@
  *   mailkeep [-c FILE] domain add|del|list ...
  *   mailkeep [-c FILE] dkim genkey|list|del ...
  *   mailkeep [-c FILE] analyze [FILE] [--ip ADDR] ...
+ *   mailkeep [-c FILE] dns records|check ...,  check (= dns check)
+ *   mailkeep [-c FILE] quickstart ADDRESS ...
  *
  * Each entry point takes argv[0] = the command name and returns the exit
  * status: 0 ok, 1 error ("mailkeep: reason" on stderr), 2 usage error. */
@@ -32,6 +34,9 @@ int cli_alias(const char *config_path, int argc, char **argv);
 int cli_domain(const char *config_path, int argc, char **argv);
 int cli_dkim(const char *config_path, int argc, char **argv);
 int cli_analyze(const char *config_path, int argc, char **argv);
+int cli_dns(const char *config_path, int argc, char **argv);
+int cli_check(const char *config_path, int argc, char **argv);
+int cli_quickstart(const char *config_path, int argc, char **argv);
 
 /* What a subcommand works on, from cli_open to cli_close. */
 struct cli_env {

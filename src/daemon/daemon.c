@@ -63,7 +63,32 @@ static bool drop_privileges;
 static const struct { enum proc_role a, b; } edges[] = {
 	{ PROC_SMTP, PROC_QUEUE },
 	{ PROC_SMTP, PROC_AUTH },
+	{ PROC_IMAP, PROC_AUTH },	/* logins */
+	{ PROC_QUEUE, PROC_IMAP },	/* "new mail" for IDLE */
 };
+
+/* The process that serves a service's connections. */
+static enum proc_role service_role(int service)
+{
+	switch (service) {
+	case SVC_IMAP: case SVC_IMAPS: case SVC_POP3: case SVC_POP3S:
+		return PROC_IMAP;
+	default:
+		return PROC_SMTP;
+	}
+}
+
+/* The imap process runs only when some IMAP or POP3 listener is set:
+ * a receive-only server costs no process for it. */
+static bool role_wanted(enum proc_role role)
+{
+	if (role != PROC_IMAP)
+		return true;
+	for (int s = 0; s < SVC_COUNT; s++)
+		if (service_role(s) == PROC_IMAP && cfg.listen[s].n > 0)
+			return true;
+	return false;
+}
 
 static int bind_one(int service, const char *spec, const char **error_r)
 {
@@ -104,7 +129,8 @@ static int bind_all(void)
 	const char *why = NULL;
 
 	for (int s = 0; s < SVC_COUNT; s++) {
-		if (s != SVC_SMTP && cfg.listen[s].n > 0) {
+		if ((s == SVC_SUBMISSION || s == SVC_SUBMISSIONS) &&
+		    cfg.listen[s].n > 0) {
 			/* not bound: a port nobody answers would hang clients */
 			log_warn("service=%s status=unavailable reason=\"not served by "
 				 "this version yet; its listen addresses are ignored\"",
@@ -312,10 +338,7 @@ static void send_listeners(enum proc_role role)
 
 	for (size_t i = 0; i < nlisteners; i++) {
 		int svc = listeners[i].service;
-		bool mine = role == PROC_SMTP &&
-			    (svc == SVC_SMTP || svc == SVC_SUBMISSION ||
-			     svc == SVC_SUBMISSIONS);
-		if (!mine)
+		if (service_role(svc) != role)
 			continue;
 		buf_reset(&m);
 		ipc_w_u32(&m, (uint32_t)svc);
@@ -365,7 +388,7 @@ static void send_tls(enum proc_role role)
 {
 	int cert, key;
 
-	if (role != PROC_SMTP || *cfg.tls_cert == '\0')
+	if ((role != PROC_SMTP && role != PROC_IMAP) || *cfg.tls_cert == '\0')
 		return;
 	cert = open(cfg.tls_cert, O_RDONLY | O_CLOEXEC);
 	key = open(cfg.tls_key, O_RDONLY | O_CLOEXEC);
@@ -408,7 +431,8 @@ static void wire_all(void)
 	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++)
 		send_pair(edges[i].a, edges[i].b);
 	for (int r = 1; r < PROC_COUNT; r++)
-		start_msgs((enum proc_role)r);
+		if (children[r].ch != NULL)
+			start_msgs((enum proc_role)r);
 }
 
 static void restart_cb(evutil_socket_t fd, short what, void *arg)
@@ -440,6 +464,13 @@ static void shutdown_back_ends(void)
 	send_shutdown(PROC_AUTH);
 }
 
+/* The processes that hold client sessions (smtp, imap) stop first: their
+ * open transactions and logins still need the queue and auth. */
+static bool front_ends_gone(void)
+{
+	return children[PROC_SMTP].pid == 0 && children[PROC_IMAP].pid == 0;
+}
+
 static void child_exited(enum proc_role role, int status)
 {
 	struct child *c = &children[role];
@@ -453,7 +484,7 @@ static void child_exited(enum proc_role role, int status)
 	if (shutting_down) {
 		log_info("child=%s event=exited status=%d", proc_role_name(role),
 			 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-		if (role == PROC_SMTP)
+		if ((role == PROC_SMTP || role == PROC_IMAP) && front_ends_gone())
 			shutdown_back_ends();
 		return;
 	}
@@ -568,12 +599,12 @@ static void on_sigterm(evutil_socket_t sig, short what, void *arg)
 		return;
 	shutting_down = true;
 	log_info("event=shutdown signal=%d", (int)sig);
-	/* Front end first: its open transactions still need the queue and
-	 * auth; those stop once smtp is gone (child_exited). */
-	if (children[PROC_SMTP].pid != 0)
-		send_shutdown(PROC_SMTP);
-	else
+	/* Front ends first; the back ends stop once they are gone
+	 * (child_exited). */
+	if (front_ends_gone())
 		shutdown_back_ends();
+	send_shutdown(PROC_SMTP);
+	send_shutdown(PROC_IMAP);
 	event_base_once(base, -1, EV_TIMEOUT, on_kill_timeout, NULL, &grace);
 	if (all_children_gone())
 		event_base_loopexit(base, NULL);
@@ -612,6 +643,8 @@ int daemon_serve(const char *config_path)
 	for (int r = 1; r < PROC_COUNT; r++) {
 		children[r].restart_ev = evtimer_new(base, restart_cb,
 						     (void *)(intptr_t)r);
+		if (!role_wanted((enum proc_role)r))
+			continue;
 		if (start_child((enum proc_role)r) < 0)
 			fatal("event=start status=failed reason=\"fork: %s\"",
 			      strerror(errno));

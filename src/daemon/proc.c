@@ -26,7 +26,7 @@ static const char *config_file;
 static bool exiting;
 
 static const char *const role_names[PROC_COUNT] = {
-	"main", "auth", "queue", "smtp"
+	"main", "auth", "queue", "smtp", "imap"
 };
 
 const char *proc_role_name(enum proc_role role)

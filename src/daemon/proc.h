@@ -20,6 +20,7 @@ enum proc_role {
 	PROC_AUTH,
 	PROC_QUEUE,
 	PROC_SMTP,
+	PROC_IMAP,	/* IMAP and POP3 sessions */
 	PROC_COUNT
 };
 

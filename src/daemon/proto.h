@@ -22,6 +22,17 @@ enum proto_msg {
 	MSG_RCPT_LOOKUP = 100,	/* str address, u32 flags (RCPT_F_*) */
 	MSG_RCPT_RESULT,	/* u32 enum rcpt_status, str detail */
 
+	/* imap|smtp <-> auth: SASL logins (auth/auth_client.h). "bytes" is
+	 * u32 length + that many raw bytes (no terminator). */
+	MSG_AUTH_STEP = 110,	/* u32 conn, u32 enum auth_service, str client
+				 * ip, u32 flags (AUTH_F_*), str mechanism
+				 * (first step; "" after), bytes response,
+				 * bytes channel binding (tls-exporter) */
+	MSG_AUTH_REPLY,		/* u32 enum auth_status, bytes challenge,
+				 * u64 account id, str canonical address,
+				 * str reason (for the requester's log) */
+	MSG_AUTH_CANCEL,	/* u32 conn: aborted or gone; no reply */
+
 	/* smtp -> queue */
 	MSG_QUEUE_CREATE = 200,	/* (empty) */
 	MSG_QUEUE_CREATED,	/* fd: message file open for writing; str queue id,
@@ -29,6 +40,9 @@ enum proto_msg {
 	MSG_QUEUE_COMMIT,	/* envelope, see queue/envelope.h */
 	MSG_QUEUE_COMMITTED,	/* u32 ok (1) or temporary failure (0), str reason */
 	MSG_QUEUE_ABORT,	/* str queue id: discard the file, no reply */
+
+	/* queue -> imap */
+	MSG_STORE_CHANGED = 300,	/* u64 account id: new mail was delivered */
 };
 
 /* Answers to MSG_RCPT_LOOKUP. */
@@ -38,6 +52,27 @@ enum rcpt_status {
 	RCPT_NOT_LOCAL,		/* not our domain: relay rules apply */
 	RCPT_LOOP,		/* alias loop: 550 5.4.6 */
 	RCPT_TEMPFAIL,		/* database trouble: 451 4.3.0 */
+};
+
+/* MSG_AUTH_STEP: the service a login is for. */
+enum auth_service {
+	AUTH_SVC_IMAP = 0,
+	AUTH_SVC_POP3,
+	AUTH_SVC_SUBMISSION,
+	AUTH_SVC_COUNT
+};
+
+/* MSG_AUTH_STEP flags. */
+#define AUTH_F_TLS 0x1u		/* the session is under TLS */
+#define AUTH_F_FIRST 0x2u	/* first step: starts a new exchange */
+#define AUTH_F_NO_IR 0x4u	/* first step without an initial response */
+
+/* Answers to MSG_AUTH_STEP. */
+enum auth_status {
+	AUTH_CONTINUE = 0,	/* send the challenge, then the next step */
+	AUTH_OK,		/* logged in: account id, canonical address */
+	AUTH_FAIL,		/* the client gets "authentication failed" */
+	AUTH_TEMPFAIL,		/* database trouble: try again later */
 };
 
 #endif

@@ -984,3 +984,8 @@ void imap_command_dump(const struct imap_command *cmd, struct buf *out)
 		buf_appendc(out, ' ');
 	dump_args(cmd->args, cmd->count, out);
 }
+
+uint64_t imap_parser_literal_left(const struct imap_parser *p)
+{
+	return p->st == ST_LIT_DATA ? p->lit_left : 0;
+}

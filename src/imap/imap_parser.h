@@ -121,6 +121,9 @@ const struct imap_command *imap_parser_command(const struct imap_parser *p);
  * (pointing into the input given to imap_parser_feed()). */
 void imap_parser_chunk(const struct imap_parser *p, const void **data,
 		       size_t *len);
+/* After IMAP_PARSE_CHUNK: bytes of the streamed literal still to come
+ * (0: the chunk just given ended it, the next one starts a new message). */
+uint64_t imap_parser_literal_left(const struct imap_parser *p);
 /* After IMAP_PARSE_ERROR: the error, its reason and whether the connection
  * must be closed (nothing sensible can follow; reply "* BYE"). */
 enum imap_parser_error imap_parser_error(const struct imap_parser *p,

@@ -2,6 +2,7 @@
 #include "xalloc.h"
 
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,4 +56,20 @@ void xfree_secret(void *p, size_t n)
 		return;
 	explicit_bzero(p, n);
 	free(p);
+}
+
+void *xreallocarray(void *p, size_t nmemb, size_t size)
+{
+	if (size != 0 && nmemb > SIZE_MAX / size)
+		oom(SIZE_MAX);
+	return xrealloc(p, nmemb * size);
+}
+
+void *xmemdup(const void *p, size_t n)
+{
+	void *q = xmalloc(n);
+
+	if (n > 0)
+		memcpy(q, p, n);
+	return q;
 }

@@ -9,6 +9,8 @@
 
 #include "auth/lookup.h"
 #include "daemon/proc.h"
+#include "daemon/proto.h"
+#include "lib/ipc.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
 #include "store/store.h"
@@ -166,6 +168,18 @@ static void deliver_rcpt(const struct spool_msg *m, const struct spool_rcpt *r,
 	buf_free(&key);
 }
 
+/* Tell the imap process (IDLE sessions) that an account has new mail. */
+static void notify_imap(int64_t account)
+{
+	struct buf m = BUF_INIT;
+
+	if (!proc_peer_connected(PROC_IMAP))
+		return;
+	ipc_w_u64(&m, (uint64_t)account);
+	proc_send(PROC_IMAP, MSG_STORE_CHANGED, 0, m.ptr, m.len, -1);
+	buf_free(&m);
+}
+
 /* fsync every store delivered to in this pass; failures void outcomes. */
 static void sync_stores(struct outcome *os, size_t n)
 {
@@ -187,6 +201,8 @@ static void sync_stores(struct outcome *os, size_t n)
 					os[k].error = "4.3.0 mailbox sync failed";
 				}
 	for (size_t i = 0; i < nstores; i++) {
+		if (stores[i].touched && !stores[i].failed)
+			notify_imap(stores[i].account);
 		if (stores[i].failed) {
 			/* reopen next time: its state is unknown now */
 			store_close(stores[i].st);

@@ -27,6 +27,7 @@
 #include "lib/log.h"
 #include "lib/str.h"
 #include "lib/xalloc.h"
+#include "store/store_cache.h"
 #include "store/store_maildir.h"
 #include "store/store_private.h"
 
@@ -174,27 +175,35 @@ static int check_delivery(const struct store_delivery *d, const char **error_r)
 	return -1;
 }
 
-/* Add the index row for a file now in new/ (one savepoint, so a failure
- * leaves the rest of the batch intact). */
+/* Add the index row for a file in new/ (one savepoint, so a failure
+ * leaves the rest of the batch intact), with its cached values and text
+ * when c is set. */
 static int index_add(struct store *st, int64_t mailbox_id, const char *name,
 		     const char *key, uint64_t size, time_t internaldate,
-		     uint32_t *uid_r, const char **error_r)
+		     const struct store_cache *c, uint32_t *uid_r,
+		     const char **error_r)
 {
+	struct buf loc = BUF_INIT;
 	struct store_index_msg m = {
 		.mailbox_id = mailbox_id, .filename = name, .key = key,
 		.size = size, .internaldate = (int64_t)internaldate,
+		.savedate = (int64_t)time(NULL), .cache = c,
 	};
+	int ret = 0;
+
+	store_name_location(&loc, false, name, 0);
+	m.location = buf_cstr(&loc);
 
 	if (store_index_savepoint(&st->ix) < 0) {
 		*error_r = "cannot add message to index";
-		return -1;
-	}
-	if (store_index_msg_add(&st->ix, &m, uid_r, error_r) < 0 ||
-	    store_index_release(&st->ix) < 0) {
+		ret = -1;
+	} else if (store_index_msg_add(&st->ix, &m, uid_r, error_r) < 0 ||
+		   store_index_release(&st->ix) < 0) {
 		store_index_undo(&st->ix);
-		return -1;
+		ret = -1;
 	}
-	return 0;
+	buf_free(&loc);
+	return ret;
 }
 
 /* Paths of one delivery: the folder, its tmp/ and new/ entries. */
@@ -247,11 +256,28 @@ static int adopt(struct store *st, int64_t mailbox_id,
 	}
 	if (ret == 0 && index_add(st, mailbox_id, buf_cstr(&p->name),
 				  d->delivery_key, (uint64_t)sb->st_size,
-				  d->internaldate, uid_r, error_r) < 0)
+				  d->internaldate, NULL, uid_r, error_r) < 0)
 		return -1;
 	/* its earlier batch may have missed the directory fsync */
 	batch_add(st, buf_cstr(&p->new), NULL, true, false, buf_cstr(&p->newdir));
 	return 0;
+}
+
+/* ENVELOPE, BODY, BODYSTRUCTURE and search text of the file just
+ * written (in the page cache): one parse, so the IMAP side never has to.
+ * A failure only leaves them to be computed when first needed. */
+static bool cache_of(struct store *st, const char *path, struct store_cache *c)
+{
+	const char *error;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	unsigned what = STORE_CACHE_STRUCTURE |
+			(st->fts_at_delivery ? STORE_CACHE_TEXT : 0);
+	bool ok = fd >= 0 &&
+		  store_cache_fd(c, fd, what, STORE_FTS_TEXT_MAX, &error) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
 }
 
 /* tmp/ file and index row; store_sync syncs and renames it into new/. */
@@ -260,12 +286,18 @@ static int write_new(struct store *st, int64_t mailbox_id,
 		     uint32_t *uid_r, const char **error_r)
 {
 	bool keyed = d->delivery_key != NULL;
+	struct store_cache c;
+	int ret;
 
 	if (store_maildir_write(buf_cstr(&p->tmp), !keyed, d, error_r) < 0)
 		return -1;
-	if (index_add(st, mailbox_id, buf_cstr(&p->name), d->delivery_key,
-		      d->prefix_len + d->src_len, d->internaldate, uid_r,
-		      error_r) < 0) {
+	store_cache_init(&c);
+	ret = index_add(st, mailbox_id, buf_cstr(&p->name), d->delivery_key,
+			d->prefix_len + d->src_len, d->internaldate,
+			cache_of(st, buf_cstr(&p->tmp), &c) ? &c : NULL, uid_r,
+			error_r);
+	store_cache_free(&c);
+	if (ret < 0) {
 		unlink(buf_cstr(&p->tmp));
 		return -1;
 	}
@@ -327,6 +359,11 @@ int store_deliver(struct store *st, const struct store_delivery *d,
 	if (st->npending == 0)
 		store_index_rollback(&st->ix);	/* nothing to commit: unlock */
 	return ret;
+}
+
+void store_set_fts_at_delivery(struct store *st, bool on)
+{
+	st->fts_at_delivery = on;
 }
 
 int store_mailbox_status(struct store *st, const char *mailbox,

@@ -9,23 +9,35 @@
  * one WAL fsync per commit, and the store commits once per delivery batch
  * (group commit), so the price is paid per batch, not per message.
  *
- * Schema notes for the IMAP server built on this: mailboxes.name is the
- * IMAP name ("INBOX", "Sent", Maildir++ hierarchy with '.'); messages are
- * keyed (mailbox_id, uid) and keep an implicit rowid for a later FTS5
- * external-content table; flags is an enum store_flag bitmask, keywords a
- * space-separated list; expunged keeps (uid, modseq) for QRESYNC
- * (RFC 7162 §3.2.5) and the delivery key, so an expunged message is not
- * delivered again by a late retry. */
+ * Schema: mailboxes.name is the IMAP name ("INBOX", "Sent", Maildir++
+ * hierarchy with '.'); messages are keyed (mailbox_id, uid); flags is an
+ * enum store_flag bitmask, keywords a space-separated list in the
+ * spelling of the mailbox's keywords table; location is the file's
+ * current entry ("new/NAME" or "cur/NAME:2,FLAGS") so that opening a
+ * message needs no directory scan; expunged keeps (uid, modseq) for
+ * QRESYNC (RFC 7162 §3.2.5) and the delivery key, so an expunged message
+ * is not delivered again by a late retry. The text index (fts, FTS5 with
+ * the trigram tokenizer, case-insensitive, detail=none: a third of the
+ * size of detail=full and faster to fill; it finds candidates that the
+ * search then checks in the stored text) has its own rowids, kept in
+ * messages.fts_id: the implicit rowid of messages may change at VACUUM.
+ * Version 1 indexes are migrated in place at open (migrate_v2_sql):
+ * columns are added, rows kept, caches filled when first needed;
+ * mailboxes.subscribed is read once into the subscriptions table and
+ * unused since. */
 #include "store/store_index.h"
 
 #include <fcntl.h>
-#include <sqlite3.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/xalloc.h"
+#include "store/store_cache.h"
+#include "store/store_index_int.h"
 
-static const char schema_sql[] =
+static const char schema_v1_sql[] =
 	"CREATE TABLE meta("
 	" name TEXT PRIMARY KEY,"
 	" value INTEGER NOT NULL) WITHOUT ROWID;"
@@ -60,17 +72,44 @@ static const char schema_sql[] =
 	" PRIMARY KEY (mailbox_id, uid)) WITHOUT ROWID;"
 	"CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);"
 	"CREATE INDEX expunged_key ON expunged(delivery_key)"
-	" WHERE delivery_key IS NOT NULL;";
+	" WHERE delivery_key IS NOT NULL;"
+	"INSERT INTO meta VALUES ('schema_version', 1);";
 
-static const char *const stmt_sql[SIX_COUNT] = {
+/* Version 1 -> 2; a new index is made as version 1, then migrated, so both
+ * paths give the same schema. */
+static const char migrate_v2_sql[] =
+	"ALTER TABLE messages ADD COLUMN body TEXT;"
+	"ALTER TABLE messages ADD COLUMN savedate INTEGER;"
+	"ALTER TABLE messages ADD COLUMN location TEXT;"
+	"ALTER TABLE messages ADD COLUMN fts_id INTEGER;"
+	"ALTER TABLE messages ADD COLUMN fts_full INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX messages_fts ON messages(fts_id) WHERE fts_id IS NOT NULL;"
+	"CREATE TABLE keywords("
+	" id INTEGER PRIMARY KEY,"
+	" mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
+	" name TEXT NOT NULL COLLATE NOCASE,"
+	" UNIQUE (mailbox_id, name));"
+	"CREATE TABLE subscriptions(name TEXT PRIMARY KEY) WITHOUT ROWID;"
+	"INSERT INTO subscriptions SELECT name FROM mailboxes WHERE subscribed;"
+	"CREATE VIRTUAL TABLE fts USING fts5(hdr, body,"
+	" tokenize = 'trigram case_sensitive 0', detail = none);"
+	"INSERT OR REPLACE INTO meta VALUES ('uidvalidity_last',"
+	" (SELECT COALESCE(MAX(uidvalidity), 0) FROM mailboxes));"
+	"UPDATE meta SET value = 2 WHERE name = 'schema_version';";
+
+static const char *const stmt_sql[SIX_FTS_DELETE + 1] = {
 	[SIX_MAILBOX_FIND] = "SELECT id FROM mailboxes WHERE name = ?1",
 	[SIX_MAILBOX_STATUS] =
-		"SELECT uidvalidity, uidnext, highestmodseq, subscribed,"
+		"SELECT uidvalidity, uidnext, highestmodseq,"
+		" EXISTS (SELECT 1 FROM subscriptions s WHERE s.name = b.name),"
 		" special_use, (SELECT COUNT(*) FROM messages m"
 		" WHERE m.mailbox_id = b.id) FROM mailboxes b WHERE name = ?1",
 	[SIX_MAILBOX_LIST] = "SELECT id, name, uidvalidity FROM mailboxes ORDER BY id",
 	[SIX_MAILBOX_MAX_UIDVALIDITY] =
-		"SELECT COALESCE(MAX(uidvalidity), 0) FROM mailboxes",
+		"SELECT MAX((SELECT COALESCE(MAX(uidvalidity), 0) FROM mailboxes),"
+		" COALESCE((SELECT value FROM meta WHERE name = 'uidvalidity_last'), 0))",
+	[SIX_MAILBOX_SET_UIDVALIDITY] =
+		"INSERT OR REPLACE INTO meta VALUES ('uidvalidity_last', ?1)",
 	[SIX_MAILBOX_ADD] = "INSERT INTO mailboxes(name, uidvalidity, special_use)"
 			    " VALUES (?1, ?2, ?3)",
 	[SIX_MAILBOX_BUMP_UID] =
@@ -87,14 +126,18 @@ static const char *const stmt_sql[SIX_COUNT] = {
 	[SIX_FILENAME_FIND] =
 		"SELECT uid FROM messages WHERE mailbox_id = ?1 AND filename = ?2",
 	[SIX_MSG_ADD] = "INSERT INTO messages(mailbox_id, uid, filename, size,"
-			" internaldate, flags, modseq, delivery_key)"
-			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-	[SIX_MSG_LIST] = "SELECT uid, filename FROM messages WHERE mailbox_id = ?1"
-			 " ORDER BY filename",
+			" internaldate, flags, modseq, delivery_key, location,"
+			" savedate, keywords, envelope, body, bodystructure,"
+			" fts_id, fts_full) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+			" ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+	[SIX_MSG_LIST] = "SELECT uid, filename, location FROM messages"
+			 " WHERE mailbox_id = ?1 ORDER BY filename",
 	[SIX_MSG_DELETE] = "DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2"
-			   " RETURNING delivery_key",
+			   " RETURNING delivery_key, fts_id",
 	[SIX_EXPUNGED_ADD] = "INSERT OR REPLACE INTO expunged(mailbox_id, uid,"
 			     " modseq, delivery_key) VALUES (?1, ?2, ?3, ?4)",
+	[SIX_FTS_ADD] = "INSERT INTO fts(hdr, body) VALUES (?1, ?2)",
+	[SIX_FTS_DELETE] = "DELETE FROM fts WHERE rowid = ?1",
 };
 
 /* RFC 6154 attributes the store hands out, as static strings. */
@@ -102,25 +145,29 @@ static const char *const special_uses[] = {
 	"\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash",
 };
 
-static void sql_error(struct store_index *ix, const char *op)
+void store_index_sql_error(struct store_index *ix, const char *op)
 {
 	log_error("event=store op=%s error=\"%s\"", op, sqlite3_errmsg(ix->db));
 }
 
-static sqlite3_stmt *stmt(struct store_index *ix, enum store_index_stmt which)
+sqlite3_stmt *store_index_prepare(struct store_index *ix,
+				  enum store_index_stmt which, const char *sql)
 {
 	if (ix->stmts[which] == NULL &&
-	    sqlite3_prepare_v3(ix->db, stmt_sql[which], -1,
-			       SQLITE_PREPARE_PERSISTENT, &ix->stmts[which],
-			       NULL) != SQLITE_OK) {
-		sql_error(ix, "prepare");
+	    sqlite3_prepare_v3(ix->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+			       &ix->stmts[which], NULL) != SQLITE_OK) {
+		store_index_sql_error(ix, "prepare");
 		return NULL;
 	}
 	return ix->stmts[which];
 }
 
-/* Step s to completion (rows ignored) and reset it. */
-static int step_done(struct store_index *ix, sqlite3_stmt *s)
+static sqlite3_stmt *stmt(struct store_index *ix, enum store_index_stmt which)
+{
+	return store_index_prepare(ix, which, stmt_sql[which]);
+}
+
+int store_index_step_done(struct store_index *ix, sqlite3_stmt *s)
 {
 	int rc;
 
@@ -128,15 +175,13 @@ static int step_done(struct store_index *ix, sqlite3_stmt *s)
 		;
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
-		sql_error(ix, "step");
+		store_index_sql_error(ix, "step");
 		return -1;
 	}
 	return 0;
 }
 
-/* Step s once: 1 row (left for the caller to read, then reset), 0 no row
- * (reset), -1 error (reset). */
-static int step_row(struct store_index *ix, sqlite3_stmt *s)
+int store_index_step_row(struct store_index *ix, sqlite3_stmt *s)
 {
 	int rc = sqlite3_step(s);
 
@@ -145,17 +190,32 @@ static int step_row(struct store_index *ix, sqlite3_stmt *s)
 	sqlite3_reset(s);
 	if (rc == SQLITE_DONE)
 		return 0;
-	sql_error(ix, "step");
+	store_index_sql_error(ix, "step");
 	return -1;
 }
 
-static int exec(struct store_index *ix, const char *sql)
+int store_index_exec(struct store_index *ix, const char *sql)
 {
 	if (sqlite3_exec(ix->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
-		sql_error(ix, "exec");
+		store_index_sql_error(ix, "exec");
 		return -1;
 	}
 	return 0;
+}
+
+void store_index_bind_str(sqlite3_stmt *s, int col, const char *v)
+{
+	if (v != NULL)
+		sqlite3_bind_text(s, col, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, col);
+}
+
+char *store_index_column_dup(sqlite3_stmt *s, int col)
+{
+	const unsigned char *v = sqlite3_column_text(s, col);
+
+	return v != NULL ? xstrdup((const char *)v) : NULL;
 }
 
 static int pragmas(struct store_index *ix, const char **error_r)
@@ -167,12 +227,13 @@ static int pragmas(struct store_index *ix, const char **error_r)
 			       NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
 		wal = strcmp((const char *)sqlite3_column_text(s, 0), "wal") == 0;
 	sqlite3_finalize(s);
-	if (!wal || exec(ix, "PRAGMA synchronous=FULL;"
-			     "PRAGMA foreign_keys=ON;"
-			     "PRAGMA trusted_schema=OFF;"
-			     /* temporary files only in memory: the sandboxed
-			      * queue process may write nowhere but DATA */
-			     "PRAGMA temp_store=MEMORY;") < 0) {
+	if (!wal || store_index_exec(ix, "PRAGMA synchronous=FULL;"
+				     "PRAGMA foreign_keys=ON;"
+				     "PRAGMA trusted_schema=OFF;"
+				     /* temporary files only in memory: the
+				      * sandboxed queue process may write
+				      * nowhere but DATA */
+				     "PRAGMA temp_store=MEMORY;") < 0) {
 		*error_r = "cannot set up index (WAL mode)";
 		return -1;
 	}
@@ -192,12 +253,29 @@ static int schema_version(struct store_index *ix, int64_t *version_r)
 		return 0;
 	}
 	if (rc != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
-		sql_error(ix, "schema");
+		store_index_sql_error(ix, "schema");
 		sqlite3_finalize(s);
 		return -1;
 	}
 	*version_r = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
+	return 0;
+}
+
+/* Bring the schema from version to the current one. */
+static int migrate(struct store_index *ix, int64_t version, const char **error_r)
+{
+	if (version == 0 && store_index_exec(ix, schema_v1_sql) < 0) {
+		*error_r = "cannot create index schema";
+		return -1;
+	}
+	if (version <= 1 && store_index_exec(ix, migrate_v2_sql) < 0) {
+		*error_r = "cannot migrate index schema to version 2";
+		return -1;
+	}
+	if (version > 0 && version < STORE_INDEX_SCHEMA_VERSION)
+		log_info("event=store op=migrate from=%lld to=%d",
+			 (long long)version, STORE_INDEX_SCHEMA_VERSION);
 	return 0;
 }
 
@@ -211,13 +289,10 @@ static int schema(struct store_index *ix, bool create, const char **error_r)
 		*error_r = "cannot read index schema";
 	else if (version == 0 && !create)
 		*error_r = "index is empty";
-	else if (version == 0 && (exec(ix, schema_sql) < 0 ||
-				  exec(ix, "INSERT INTO meta VALUES ("
-					   "'schema_version', 1)") < 0))
-		*error_r = "cannot create index schema";
-	else if (version != 0 && version != STORE_INDEX_SCHEMA_VERSION)
+	else if (version < 0 || version > STORE_INDEX_SCHEMA_VERSION)
 		*error_r = "index schema version not supported";
-	else
+	else if (version == STORE_INDEX_SCHEMA_VERSION ||
+		 migrate(ix, version, error_r) == 0)
 		return store_index_commit(ix, error_r);
 	store_index_rollback(ix);
 	return -1;
@@ -252,11 +327,12 @@ int store_index_open(struct store_index *ix, const char *path, bool create,
 
 int store_index_detach_wal(struct store_index *ix)
 {
-	return exec(ix, "PRAGMA journal_mode=DELETE");
+	return store_index_exec(ix, "PRAGMA journal_mode=DELETE");
 }
 
 void store_index_close(struct store_index *ix)
 {
+	store_index_fold_free(ix);
 	for (size_t i = 0; i < SIX_COUNT; i++)
 		sqlite3_finalize(ix->stmts[i]);
 	if (ix->db != NULL && store_index_in_txn(ix))
@@ -267,7 +343,7 @@ void store_index_close(struct store_index *ix)
 
 int store_index_begin(struct store_index *ix, const char **error_r)
 {
-	if (exec(ix, "BEGIN IMMEDIATE") < 0) {
+	if (store_index_exec(ix, "BEGIN IMMEDIATE") < 0) {
 		*error_r = "index busy or unavailable";
 		return -1;
 	}
@@ -276,19 +352,20 @@ int store_index_begin(struct store_index *ix, const char **error_r)
 
 int store_index_commit(struct store_index *ix, const char **error_r)
 {
-	if (exec(ix, "COMMIT") < 0) {
+	if (store_index_exec(ix, "COMMIT") < 0) {
 		if (store_index_in_txn(ix))
 			store_index_rollback(ix);
 		*error_r = "cannot commit index";
 		return -1;
 	}
+	ix->commits++;
 	return 0;
 }
 
 void store_index_rollback(struct store_index *ix)
 {
 	if (store_index_in_txn(ix))
-		(void)exec(ix, "ROLLBACK");
+		(void)store_index_exec(ix, "ROLLBACK");
 }
 
 bool store_index_in_txn(struct store_index *ix)
@@ -298,18 +375,31 @@ bool store_index_in_txn(struct store_index *ix)
 
 int store_index_savepoint(struct store_index *ix)
 {
-	return exec(ix, "SAVEPOINT d");
+	return store_index_exec(ix, "SAVEPOINT d");
 }
 
 int store_index_release(struct store_index *ix)
 {
-	return exec(ix, "RELEASE d");
+	return store_index_exec(ix, "RELEASE d");
 }
 
 void store_index_undo(struct store_index *ix)
 {
 	if (store_index_in_txn(ix))
-		(void)exec(ix, "ROLLBACK TO d; RELEASE d");
+		(void)store_index_exec(ix, "ROLLBACK TO d; RELEASE d");
+}
+
+uint64_t store_index_change_counter(struct store_index *ix)
+{
+	sqlite3_stmt *s = store_index_prepare(ix, SIX_DATA_VERSION,
+					      "PRAGMA data_version");
+	uint64_t v = 0;
+
+	if (s != NULL && store_index_step_row(ix, s) == 1) {
+		v = (uint64_t)sqlite3_column_int64(s, 0);
+		sqlite3_reset(s);
+	}
+	return v + ix->commits;
 }
 
 int store_index_mailbox_find(struct store_index *ix, const char *name,
@@ -321,7 +411,7 @@ int store_index_mailbox_find(struct store_index *ix, const char *name,
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	ret = step_row(ix, s);
+	ret = store_index_step_row(ix, s);
 	if (ret == 1) {
 		*id_r = sqlite3_column_int64(s, 0);
 		sqlite3_reset(s);
@@ -334,11 +424,21 @@ static int64_t max_uidvalidity(struct store_index *ix)
 	sqlite3_stmt *s = stmt(ix, SIX_MAILBOX_MAX_UIDVALIDITY);
 	int64_t v = -1;
 
-	if (s != NULL && step_row(ix, s) == 1) {
+	if (s != NULL && store_index_step_row(ix, s) == 1) {
 		v = sqlite3_column_int64(s, 0);
 		sqlite3_reset(s);
 	}
 	return v;
+}
+
+static int remember_uidvalidity(struct store_index *ix, int64_t v)
+{
+	sqlite3_stmt *s = stmt(ix, SIX_MAILBOX_SET_UIDVALIDITY);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, v);
+	return store_index_step_done(ix, s);
 }
 
 int store_index_mailbox_add(struct store_index *ix, const char *name,
@@ -348,8 +448,9 @@ int store_index_mailbox_add(struct store_index *ix, const char *name,
 	sqlite3_stmt *s = stmt(ix, SIX_MAILBOX_ADD);
 	int64_t prev = max_uidvalidity(ix), v = (int64_t)time(NULL);
 
-	/* RFC 9051 §2.3.1.1: a new mailbox never reuses an old UIDVALIDITY;
-	 * the creation time, kept unique across the account's mailboxes. */
+	/* RFC 9051 §2.3.1.1: a new mailbox never reuses an old UIDVALIDITY
+	 * (also not one of a deleted mailbox: meta keeps the last one); the
+	 * creation time, kept unique across the account's mailboxes. */
 	if (v <= prev)
 		v = prev + 1;
 	if (v < (int64_t)uidvalidity_min)
@@ -359,11 +460,10 @@ int store_index_mailbox_add(struct store_index *ix, const char *name,
 		return -1;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, v);
-	if (special_use != NULL)
-		sqlite3_bind_text(s, 3, special_use, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(s, 3);
-	return step_done(ix, s);
+	store_index_bind_str(s, 3, special_use);
+	if (store_index_step_done(ix, s) < 0)
+		return -1;
+	return remember_uidvalidity(ix, v);
 }
 
 int store_index_mailbox_list(struct store_index *ix,
@@ -377,7 +477,7 @@ int store_index_mailbox_list(struct store_index *ix,
 	*error_r = "cannot list mailboxes";
 	if (s == NULL)
 		return -1;
-	while (ret == 0 && (rc = step_row(ix, s)) == 1)
+	while (ret == 0 && (rc = store_index_step_row(ix, s)) == 1)
 		ret = cb(sqlite3_column_int64(s, 0),
 			 (const char *)sqlite3_column_text(s, 1),
 			 (uint32_t)sqlite3_column_int64(s, 2), ctx);
@@ -385,7 +485,7 @@ int store_index_mailbox_list(struct store_index *ix,
 	return ret < 0 || rc < 0 ? -1 : 0;
 }
 
-static const char *special_use_static(const char *s)
+const char *store_index_special_use(const char *s)
 {
 	for (size_t i = 0; s != NULL && i < sizeof(special_uses) / sizeof(*special_uses); i++)
 		if (strcmp(s, special_uses[i]) == 0)
@@ -402,7 +502,7 @@ int store_index_mailbox_status(struct store_index *ix, const char *name,
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	ret = step_row(ix, s);
+	ret = store_index_step_row(ix, s);
 	if (ret != 1)
 		return ret;
 	status_r->uidvalidity = (uint32_t)sqlite3_column_int64(s, 0);
@@ -410,7 +510,7 @@ int store_index_mailbox_status(struct store_index *ix, const char *name,
 	status_r->highestmodseq = (uint64_t)sqlite3_column_int64(s, 2);
 	status_r->subscribed = sqlite3_column_int(s, 3) != 0;
 	status_r->special_use =
-		special_use_static((const char *)sqlite3_column_text(s, 4));
+		store_index_special_use((const char *)sqlite3_column_text(s, 4));
 	status_r->messages = (uint64_t)sqlite3_column_int64(s, 5);
 	sqlite3_reset(s);
 	return 1;
@@ -419,7 +519,7 @@ int store_index_mailbox_status(struct store_index *ix, const char *name,
 /* Run s (bound by the caller) expecting at most one integer column. */
 static int find_uid(struct store_index *ix, sqlite3_stmt *s, uint32_t *uid_r)
 {
-	int ret = step_row(ix, s);
+	int ret = store_index_step_row(ix, s);
 
 	if (ret == 1) {
 		*uid_r = (uint32_t)sqlite3_column_int64(s, 0);
@@ -453,8 +553,8 @@ int store_index_filename_find(struct store_index *ix, int64_t mailbox_id,
 
 /* Take the mailbox's next UID and MODSEQ (RFC 9051 §2.3.1.1: UIDs strictly
  * ascending, never reused; RFC 7162 §3.1.1: every change a new MODSEQ). */
-static int next_uid(struct store_index *ix, int64_t mailbox_id, uint32_t *uid_r,
-		    int64_t *modseq_r)
+int store_index_next_uid(struct store_index *ix, int64_t mailbox_id,
+			 uint32_t *uid_r, int64_t *modseq_r)
 {
 	sqlite3_stmt *s = stmt(ix, SIX_MAILBOX_BUMP_UID);
 	int ret;
@@ -462,22 +562,68 @@ static int next_uid(struct store_index *ix, int64_t mailbox_id, uint32_t *uid_r,
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, mailbox_id);
-	ret = step_row(ix, s);
+	ret = store_index_step_row(ix, s);
 	if (ret != 1)
 		return -1;	/* gone, or all 2^32-1 UIDs used */
 	*uid_r = (uint32_t)sqlite3_column_int64(s, 0);
 	*modseq_r = sqlite3_column_int64(s, 1);
-	return step_done(ix, s);
+	return store_index_step_done(ix, s);
+}
+
+int64_t store_index_fts_add(struct store_index *ix, const struct store_cache *c)
+{
+	sqlite3_stmt *s = stmt(ix, SIX_FTS_ADD);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, buf_cstr(&c->hdr_text), (int)c->hdr_text.len,
+			  SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, buf_cstr(&c->body_text), (int)c->body_text.len,
+			  SQLITE_STATIC);
+	if (store_index_step_done(ix, s) < 0)
+		return -1;
+	return sqlite3_last_insert_rowid(ix->db);
+}
+
+int store_index_fts_delete(struct store_index *ix, int64_t fts_id)
+{
+	sqlite3_stmt *s = stmt(ix, SIX_FTS_DELETE);
+
+	if (fts_id <= 0)
+		return 0;
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, fts_id);
+	return store_index_step_done(ix, s);
+}
+
+static void bind_cache(sqlite3_stmt *s, const struct store_cache *c,
+		       int64_t fts_id)
+{
+	for (int col = 12; col <= 15; col++)
+		sqlite3_bind_null(s, col);
+	sqlite3_bind_int(s, 16, c != NULL && c->text_full);
+	if (c != NULL && c->has_structure) {
+		sqlite3_bind_text(s, 12, buf_cstr(&c->envelope), -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 13, buf_cstr(&c->body), -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 14, buf_cstr(&c->bodystructure), -1,
+				  SQLITE_STATIC);
+	}
+	if (fts_id > 0)
+		sqlite3_bind_int64(s, 15, fts_id);
 }
 
 int store_index_msg_add(struct store_index *ix, const struct store_index_msg *m,
 			uint32_t *uid_r, const char **error_r)
 {
 	sqlite3_stmt *s = stmt(ix, SIX_MSG_ADD);
-	int64_t modseq;
+	int64_t modseq, fts_id = 0;
 
 	*error_r = "cannot add message to index";
-	if (s == NULL || next_uid(ix, m->mailbox_id, uid_r, &modseq) < 0)
+	if (s == NULL || store_index_next_uid(ix, m->mailbox_id, uid_r, &modseq) < 0)
+		return -1;
+	if (m->cache != NULL && m->cache->has_text &&
+	    (fts_id = store_index_fts_add(ix, m->cache)) < 0)
 		return -1;
 	sqlite3_bind_int64(s, 1, m->mailbox_id);
 	sqlite3_bind_int64(s, 2, *uid_r);
@@ -486,15 +632,20 @@ int store_index_msg_add(struct store_index *ix, const struct store_index_msg *m,
 	sqlite3_bind_int64(s, 5, m->internaldate);
 	sqlite3_bind_int64(s, 6, m->flags);
 	sqlite3_bind_int64(s, 7, modseq);
-	if (m->key != NULL)
-		sqlite3_bind_text(s, 8, m->key, -1, SQLITE_STATIC);
+	store_index_bind_str(s, 8, m->key);
+	store_index_bind_str(s, 9, m->location);
+	if (m->savedate > 0)
+		sqlite3_bind_int64(s, 10, m->savedate);
 	else
-		sqlite3_bind_null(s, 8);
-	return step_done(ix, s);
+		sqlite3_bind_null(s, 10);
+	store_index_bind_str(s, 11, m->keywords);
+	bind_cache(s, m->cache, fts_id);
+	return store_index_step_done(ix, s);
 }
 
 int store_index_msg_list(struct store_index *ix, int64_t mailbox_id,
-			 int (*cb)(uint32_t uid, const char *filename, void *ctx),
+			 int (*cb)(uint32_t uid, const char *filename,
+				   const char *location, void *ctx),
 			 void *ctx)
 {
 	sqlite3_stmt *s = stmt(ix, SIX_MSG_LIST);
@@ -503,14 +654,15 @@ int store_index_msg_list(struct store_index *ix, int64_t mailbox_id,
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, mailbox_id);
-	while (ret == 0 && (rc = step_row(ix, s)) == 1)
+	while (ret == 0 && (rc = store_index_step_row(ix, s)) == 1)
 		ret = cb((uint32_t)sqlite3_column_int64(s, 0),
-			 (const char *)sqlite3_column_text(s, 1), ctx);
+			 (const char *)sqlite3_column_text(s, 1),
+			 (const char *)sqlite3_column_text(s, 2), ctx);
 	sqlite3_reset(s);
 	return ret < 0 || rc < 0 ? -1 : 0;
 }
 
-static int64_t bump_modseq(struct store_index *ix, int64_t mailbox_id)
+int64_t store_index_bump_modseq(struct store_index *ix, int64_t mailbox_id)
 {
 	sqlite3_stmt *s = stmt(ix, SIX_MAILBOX_BUMP_MODSEQ);
 	int64_t modseq;
@@ -518,34 +670,47 @@ static int64_t bump_modseq(struct store_index *ix, int64_t mailbox_id)
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, mailbox_id);
-	if (step_row(ix, s) != 1)
+	if (store_index_step_row(ix, s) != 1)
 		return -1;
 	modseq = sqlite3_column_int64(s, 0);
-	return step_done(ix, s) < 0 ? -1 : modseq;
+	return store_index_step_done(ix, s) < 0 ? -1 : modseq;
+}
+
+int store_index_expunged_add(struct store_index *ix, int64_t mailbox_id,
+			     uint32_t uid, int64_t modseq, const char *key)
+{
+	sqlite3_stmt *s = stmt(ix, SIX_EXPUNGED_ADD);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, mailbox_id);
+	sqlite3_bind_int64(s, 2, uid);
+	sqlite3_bind_int64(s, 3, modseq);
+	store_index_bind_str(s, 4, key);
+	return store_index_step_done(ix, s);
 }
 
 int store_index_msg_expunge(struct store_index *ix, int64_t mailbox_id,
 			    uint32_t uid)
 {
-	sqlite3_stmt *del = stmt(ix, SIX_MSG_DELETE), *add = stmt(ix, SIX_EXPUNGED_ADD);
-	int64_t modseq = bump_modseq(ix, mailbox_id);
+	sqlite3_stmt *del = stmt(ix, SIX_MSG_DELETE);
+	int64_t modseq = store_index_bump_modseq(ix, mailbox_id), fts_id;
+	char *key;
+	int ret;
 
-	if (del == NULL || add == NULL || modseq < 0)
+	if (del == NULL || modseq < 0)
 		return -1;
 	sqlite3_bind_int64(del, 1, mailbox_id);
 	sqlite3_bind_int64(del, 2, uid);
-	if (step_row(ix, del) != 1)
+	if (store_index_step_row(ix, del) != 1)
 		return -1;
-	sqlite3_bind_int64(add, 1, mailbox_id);
-	sqlite3_bind_int64(add, 2, uid);
-	sqlite3_bind_int64(add, 3, modseq);
-	/* the key text lives until del is reset: bind a copy */
-	if (sqlite3_column_type(del, 0) == SQLITE_NULL)
-		sqlite3_bind_null(add, 4);
-	else
-		sqlite3_bind_text(add, 4, (const char *)sqlite3_column_text(del, 0),
-				  -1, SQLITE_TRANSIENT);
-	if (step_done(ix, del) < 0)
-		return -1;
-	return step_done(ix, add);
+	key = store_index_column_dup(del, 0);
+	fts_id = sqlite3_column_int64(del, 1);
+	ret = store_index_step_done(ix, del);
+	if (ret == 0)
+		ret = store_index_expunged_add(ix, mailbox_id, uid, modseq, key);
+	if (ret == 0)
+		ret = store_index_fts_delete(ix, fts_id);
+	free(key);
+	return ret;
 }

@@ -6,6 +6,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -256,7 +258,7 @@ unsigned store_maildir_clean_tmp(const char *dir, time_t now)
 
 /* The reason for a failed write: the queue answers 4xx either way, but an
  * operator wants to tell a full disk from a broken one. */
-static const char *write_error(int err)
+const char *store_maildir_write_error(int err)
 {
 	if (err == ENOSPC)
 		return "no space left on device";
@@ -265,8 +267,10 @@ static const char *write_error(int err)
 	return "cannot write message file";
 }
 
-static int write_all(int fd, const char *p, size_t n)
+int store_maildir_write_all(int fd, const void *buf, size_t n)
 {
+	const char *p = buf;
+
 	while (n > 0) {
 		ssize_t w = write(fd, p, n);
 
@@ -287,7 +291,7 @@ static ssize_t copy_chunk(int out, int in, off_t *off, uint64_t left)
 	size_t want = left < sizeof(chunk) ? (size_t)left : sizeof(chunk);
 	ssize_t n = pread(in, chunk, want, *off);
 
-	if (n > 0 && write_all(out, chunk, (size_t)n) < 0)
+	if (n > 0 && store_maildir_write_all(out, chunk, (size_t)n) < 0)
 		return -1;
 	if (n > 0)
 		*off += n;
@@ -324,7 +328,7 @@ static int copy_body(int out, const struct store_delivery *d,
 		}
 		if (n < 0) {
 			*error_r = errno == ENOSPC || errno == EDQUOT ?
-				write_error(errno) : "cannot copy message source";
+				store_maildir_write_error(errno) : "cannot copy message source";
 			log_error("event=store op=copy error=%s", strerror(errno));
 			return -1;
 		}
@@ -347,7 +351,7 @@ int store_maildir_write(const char *path, bool excl,
 		return -1;
 	}
 	/* no fsync here: store_sync syncs the whole batch at once */
-	if (write_all(fd, d->prefix, d->prefix_len) < 0 ||
+	if (store_maildir_write_all(fd, d->prefix, d->prefix_len) < 0 ||
 	    copy_body(fd, d, error_r) < 0)
 		ret = -1;
 	err = errno;
@@ -357,7 +361,7 @@ int store_maildir_write(const char *path, bool excl,
 	}
 	if (ret < 0) {
 		if (*error_r == NULL) {
-			*error_r = write_error(err);
+			*error_r = store_maildir_write_error(err);
 			log_error("event=store op=write path=%s error=%s", path,
 				  strerror(err));
 		} else {
@@ -366,5 +370,77 @@ int store_maildir_write(const char *path, bool excl,
 		}
 		unlink(path);
 	}
+	return ret;
+}
+
+/* An entry of sub named base or base + ":..." */
+static int find_in(const char *dir, const char *sub, const char *base,
+		   struct buf *location_r)
+{
+	struct buf path = BUF_INIT;
+	size_t n = strlen(base);
+	struct dirent *de;
+	int found = 0;
+	DIR *d;
+
+	buf_printf(&path, "%s/%s", dir, sub);
+	d = opendir(buf_cstr(&path));
+	buf_free(&path);
+	while (d != NULL && !found && (de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, base, n) == 0 &&
+		    (de->d_name[n] == '\0' || de->d_name[n] == ':')) {
+			buf_printf(location_r, "%s/%s", sub, de->d_name);
+			found = 1;
+		}
+	}
+	if (d != NULL)
+		closedir(d);
+	return found;
+}
+
+int store_maildir_find(const char *dir, const char *base, struct buf *location_r)
+{
+	if (find_in(dir, "cur", base, location_r))
+		return 1;
+	return find_in(dir, "new", base, location_r);
+}
+
+static int remove_one(const char *p, const struct stat *sb, int flag,
+		      struct FTW *f)
+{
+	(void)remove(p);
+	return 0;
+}
+
+void store_maildir_remove_tree(const char *path)
+{
+	(void)nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int store_maildir_copy_file(const char *from, const char *to,
+			    const char **error_r)
+{
+	struct store_delivery d = { .src_fd = open(from, O_RDONLY | O_CLOEXEC) };
+	struct stat sb;
+	int fd, ret = -1;
+
+	if (d.src_fd < 0 || fstat(d.src_fd, &sb) < 0) {
+		*error_r = "cannot read message file";
+		if (d.src_fd >= 0)
+			close(d.src_fd);
+		return -1;
+	}
+	d.src_len = (uint64_t)sb.st_size;
+	if (store_maildir_write(to, true, &d, error_r) == 0) {
+		fd = open(to, O_RDONLY | O_CLOEXEC);
+		ret = fd >= 0 && fsync(fd) == 0 ? 0 : -1;
+		if (fd >= 0)
+			close(fd);
+		if (ret < 0) {
+			*error_r = "cannot sync message file";
+			unlink(to);
+		}
+	}
+	close(d.src_fd);
 	return ret;
 }

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "lib/buf.h"
+
 #include "store/store.h"
 
 /* maildir(5): a tmp/ file untouched for 36 hours is stale. */
@@ -54,6 +56,19 @@ unsigned store_maildir_clean_tmp(const char *dir, time_t now);
  * on failure path is removed. excl: fail if path exists. */
 int store_maildir_write(const char *path, bool excl,
 			const struct store_delivery *d, const char **error_r);
+/* Find the file of base name (the part before ':') in dir/new or dir/cur
+ * by scanning them: 1 with its location ("cur/NAME") appended, 0 none. */
+int store_maildir_find(const char *dir, const char *base, struct buf *location_r);
+/* Remove path and everything below it (best effort). */
+void store_maildir_remove_tree(const char *path);
+/* Copy the file from into a new file to (O_EXCL), fsynced; on failure to
+ * is removed. */
+int store_maildir_copy_file(const char *from, const char *to,
+			    const char **error_r);
+/* Write all of p[0..n) to fd; -1 with errno. */
+int store_maildir_write_all(int fd, const void *p, size_t n);
+/* The reason for a failed write with errno err (disk full, quota ...). */
+const char *store_maildir_write_error(int err);
 /* fsync a directory (makes renames into it durable). */
 int store_maildir_fsync_dir(const char *path);
 

@@ -216,6 +216,30 @@ bool store_name_mailbox_valid(const char *mailbox)
 	return true;
 }
 
+void store_name_canonical(struct buf *out, const char *mailbox)
+{
+	if (str_nieq(mailbox, "INBOX", 5) && (mailbox[5] == '\0' || mailbox[5] == '.')) {
+		buf_appends(out, "INBOX");
+		mailbox += 5;
+	}
+	buf_appends(out, mailbox);
+}
+
+bool store_name_is_below(const char *name, const char *parent)
+{
+	size_t n = strlen(parent);
+
+	return strncmp(name, parent, n) == 0 && name[n] == '.' && name[n + 1] != '\0';
+}
+
+void store_name_location(struct buf *out, bool cur, const char *base,
+			 unsigned flags)
+{
+	buf_printf(out, "%s/%s", cur ? "cur" : "new", base);
+	if (cur)
+		store_name_flags_format(out, flags);
+}
+
 int store_name_folder_path(struct buf *out, const char *maildir,
 			   const char *mailbox)
 {

@@ -50,6 +50,15 @@ void store_name_flags_format(struct buf *out, unsigned flags);
 /* Whether mailbox is a valid store mailbox name (INBOX or a Maildir++
  * folder name: no '/', no control bytes, no leading/trailing/double '.'). */
 bool store_name_mailbox_valid(const char *mailbox);
+/* Append mailbox with a first level "INBOX" in any case as "INBOX"
+ * (RFC 3501 §5.1: INBOX is case-insensitive), the rest as is. */
+void store_name_canonical(struct buf *out, const char *mailbox);
+/* Whether name is below parent in the '.' hierarchy ("a.b" below "a"). */
+bool store_name_is_below(const char *name, const char *parent);
+/* Append a message file's location in its folder: "new/BASE", or
+ * "cur/BASE:2,FLAGS" when cur. */
+void store_name_location(struct buf *out, bool cur, const char *base,
+			 unsigned flags);
 /* Append the folder directory of mailbox under maildir; -1 if invalid. */
 int store_name_folder_path(struct buf *out, const char *maildir,
 			   const char *mailbox);

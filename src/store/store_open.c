@@ -46,6 +46,7 @@ static struct store *store_new(const char *data_dir, int64_t account_id)
 	char host[256];
 
 	st->account_id = account_id;
+	st->fts_at_delivery = true;
 	buf_printf(&b, "%s/accounts/%" PRId64, data_dir, account_id);
 	st->root = buf_detach(&b);
 	buf_printf(&b, "%s/Maildir", st->root);
@@ -91,10 +92,15 @@ static int add_mailbox(struct store *st, const char *name,
 	int ret = store_index_mailbox_find(&st->ix, name, &id);
 	uint32_t prev = old_uidvalidity(old, name);
 
-	if (ret == 0)
+	if (ret == 0) {
 		ret = store_index_mailbox_add(&st->ix, name, special_use,
 					      prev ? prev + 1 : 0, error_r);
-	else if (ret < 0)
+		/* what a new account starts with is subscribed */
+		if (ret == 0 && store_index_subs_set(&st->ix, name, true) < 0) {
+			*error_r = "cannot subscribe mailbox";
+			ret = -1;
+		}
+	} else if (ret < 0)
 		*error_r = "cannot read index";
 	if (ret >= 0 && store_name_folder_path(&dir, st->maildir, name) == 0)
 		ret = store_maildir_folder_create(buf_cstr(&dir),
@@ -221,8 +227,8 @@ static int reconcile_all(struct store *st, bool create,
 	return ret < 0 ? -1 : 0;
 }
 
-/* Open the index at index_path and reconcile everything in one write
- * transaction. */
+/* Open the index at index_path, finish an interrupted mailbox rename or
+ * delete, and reconcile everything, in one write transaction. */
 static int store_start(struct store *st, const char *index_path, bool create,
 		       const struct mailbox_set *old, const char **error_r)
 {
@@ -230,7 +236,8 @@ static int store_start(struct store *st, const char *index_path, bool create,
 		return -1;
 	if (store_index_begin(&st->ix, error_r) < 0)
 		return -1;
-	if (reconcile_all(st, create, old, error_r) < 0) {
+	if (store_mailbox_recover(st, error_r) < 0 ||
+	    reconcile_all(st, create, old, error_r) < 0) {
 		store_index_rollback(&st->ix);
 		return -1;
 	}

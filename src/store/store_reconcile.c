@@ -4,7 +4,8 @@
  * this store (which holds the same lock from its first store_deliver to
  * store_sync) is half-way while the directories are read. A file is matched
  * to its row by base name (maildir(5): the part before ':' never changes
- * when a client moves it from new/ to cur/ or changes its flags). */
+ * when a client moves it from new/ to cur/ or changes its flags); the
+ * row's location is corrected to where the file is. */
 #include "store/store_reconcile.h"
 
 #include <stdlib.h>
@@ -25,6 +26,7 @@ struct rc_file {
 struct rc_row {
 	uint32_t uid;
 	char *filename;
+	char *location;		/* as the index has it, or NULL */
 	bool found;
 };
 
@@ -37,7 +39,7 @@ struct reconcile {
 	size_t nfiles;
 	struct rc_row *rows;
 	size_t nrows, rows_cap;
-	unsigned added, expunged;
+	unsigned added, expunged, moved;
 };
 
 /* Bytewise, like SQLite's BINARY collation that orders the index rows. */
@@ -65,7 +67,8 @@ static int file_cmp_time(const void *x, const void *y)
 	return file_cmp_base(x, y);
 }
 
-static int collect_row(uint32_t uid, const char *filename, void *ctx)
+static int collect_row(uint32_t uid, const char *filename,
+		       const char *location, void *ctx)
 {
 	struct reconcile *rc = ctx;
 
@@ -75,6 +78,7 @@ static int collect_row(uint32_t uid, const char *filename, void *ctx)
 	}
 	rc->rows[rc->nrows].uid = uid;
 	rc->rows[rc->nrows].filename = xstrdup(filename);
+	rc->rows[rc->nrows].location = location ? xstrdup(location) : NULL;
 	rc->rows[rc->nrows].found = false;
 	rc->nrows++;
 	return 0;
@@ -99,8 +103,32 @@ static void collect_files(struct reconcile *rc)
 			rc->files[rc->nfiles++] = rc->files[i];
 }
 
+/* The entry's location in its folder: "new/NAME" or "cur/NAME:2,..". */
+static void location_of(const struct rc_file *f, struct buf *out)
+{
+	buf_printf(out, "%s/%s", f->e->in_cur ? "cur" : "new", f->e->name);
+}
+
+/* The index learns where a file is now (a client moved it, a rename was
+ * not durable, an index of version 1 had no locations). */
+static int update_location(struct reconcile *rc, const struct rc_file *f,
+			   const struct rc_row *row)
+{
+	struct buf loc = BUF_INIT;
+	int ret = 0;
+
+	location_of(f, &loc);
+	if (row->location == NULL || strcmp(row->location, buf_cstr(&loc)) != 0) {
+		ret = store_index_row_set_location(rc->ix, rc->mailbox_id, row->uid,
+						   buf_cstr(&loc));
+		rc->moved++;
+	}
+	buf_free(&loc);
+	return ret;
+}
+
 /* Merge the two sorted lists, marking what each side has. */
-static void match(struct reconcile *rc)
+static int match(struct reconcile *rc)
 {
 	size_t i = 0, j = 0;
 
@@ -110,6 +138,8 @@ static void match(struct reconcile *rc)
 		int c = base_cmp(f->e->name, f->info.base_len, rn, strlen(rn));
 
 		if (c == 0) {
+			if (update_location(rc, f, &rc->rows[j]) < 0)
+				return -1;
 			rc->files[i++].indexed = true;
 			rc->rows[j++].found = true;
 		} else if (c < 0) {
@@ -118,6 +148,7 @@ static void match(struct reconcile *rc)
 			j++;
 		}
 	}
+	return 0;
 }
 
 static int expunge_missing(struct reconcile *rc)
@@ -150,7 +181,7 @@ static const char *recover_key(struct reconcile *rc, const struct rc_file *f,
 static int add_file(struct reconcile *rc, const struct rc_file *f)
 {
 	struct store_index_msg m = { .mailbox_id = rc->mailbox_id };
-	struct buf key = BUF_INIT;
+	struct buf key = BUF_INIT, loc = BUF_INIT;
 	const char *error;
 	char *base;
 	uint32_t uid;
@@ -164,11 +195,14 @@ static int add_file(struct reconcile *rc, const struct rc_file *f)
 	m.key = recover_key(rc, f, &key);
 	m.internaldate = f->info.time > 0 ? f->info.time : (int64_t)mtime;
 	m.flags = f->e->in_cur ? f->info.flags : 0;
+	location_of(f, &loc);
+	m.location = buf_cstr(&loc);
 	ret = store_index_msg_add(rc->ix, &m, &uid, &error);
 	if (ret == 0)
 		rc->added++;
 	free(base);
 	buf_free(&key);
+	buf_free(&loc);
 	return ret;
 }
 
@@ -188,8 +222,10 @@ static int add_unindexed(struct reconcile *rc)
 
 static void reconcile_free(struct reconcile *rc)
 {
-	for (size_t j = 0; j < rc->nrows; j++)
+	for (size_t j = 0; j < rc->nrows; j++) {
 		free(rc->rows[j].filename);
+		free(rc->rows[j].location);
+	}
 	free(rc->rows);
 	free(rc->files);
 	store_maildir_list_free(&rc->list);
@@ -207,13 +243,14 @@ int store_reconcile_mailbox(struct store_index *ix, int64_t mailbox_id,
 	*error_r = "cannot reconcile index with mail files";
 	if (store_index_msg_list(ix, mailbox_id, collect_row, &rc) == 0) {
 		collect_files(&rc);
-		match(&rc);
-		if (expunge_missing(&rc) == 0 && add_unindexed(&rc) == 0)
+		if (match(&rc) == 0 && expunge_missing(&rc) == 0 &&
+		    add_unindexed(&rc) == 0)
 			ret = 0;
 	}
-	if (ret == 0 && (rc.added || rc.expunged || cleaned))
-		log_info("event=store op=reconcile dir=%s added=%u expunged=%u tmp_removed=%u",
-			 dir, rc.added, rc.expunged, cleaned);
+	if (ret == 0 && (rc.added || rc.expunged || rc.moved || cleaned))
+		log_info("event=store op=reconcile dir=%s added=%u expunged=%u"
+			 " moved=%u tmp_removed=%u", dir, rc.added, rc.expunged,
+			 rc.moved, cleaned);
 	reconcile_free(&rc);
 	return ret;
 }

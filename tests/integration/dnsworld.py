@@ -23,6 +23,9 @@ character-strings), or a list/tuple of them: one record, one
 character-string each (readers join them with no space). MX, PTR, CNAME, NS
 values get a trailing dot; any other type is zone-file text as given.
 
+raw="..." adds zone-file text as it is (absolute names, e.g. the output
+of `mailkeep dns records`); set_records(records, raw=...) replaces it too.
+
 dnssec=True signs the zone (ECDSA P-256, NSEC) and writes the KSK as the
 trust anchor; `servfail_zones` names zones that Knot is configured for but
 cannot load, so it answers SERVFAIL inside them. `BlackHole` is a UDP port
@@ -166,7 +169,7 @@ class DnsWorld:
     """One knotd serving the root zone "." with the given records."""
 
     def __init__(self, directory, records=(), dnssec=False, servfail_zones=(),
-                 host="127.0.0.1", port=None, ttl=60):
+                 host="127.0.0.1", port=None, ttl=60, raw=""):
         self.dir = str(directory)
         os.makedirs(os.path.join(self.dir, "db"), exist_ok=True)
         self.host, self.port = host, port or free_port(host)
@@ -179,6 +182,7 @@ class DnsWorld:
         self.trust_anchor = os.path.join(self.dir, "ta.key") if dnssec else None
         self.serial = 1
         self.records = normalize(records)
+        self.raw = raw
         self.proc = None
 
     # ---- files ----
@@ -213,6 +217,7 @@ class DnsWorld:
                  ". IN NS ns.dnsworld.",
                  f"ns.dnsworld. IN A {self.host}"]
         lines += [f"{o} IN {t} {r}" for o, t, r in self.records]
+        lines += [self.raw] if self.raw else []
         with open(self.zone, "w") as f:
             f.write("\n".join(lines) + "\n")
 
@@ -279,9 +284,11 @@ class DnsWorld:
     def ksk(self):
         return [k for k in self.dig("DNSKEY", ".") or [] if k.startswith("257 ")]
 
-    def set_records(self, records, timeout=10):
-        """Replace the zone's records and reload knotd (new SOA serial)."""
+    def set_records(self, records, timeout=10, raw=""):
+        """Replace the zone's records (and raw text) and reload knotd (new
+        SOA serial)."""
         self.records = normalize(records)
+        self.raw = raw
         # Above what is served (Knot's signer raises the serial too).
         self.serial = max(self.serial, self.serial_seen() or 0) + 1
         self.write_zone()

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "auth/sasl_scram.h"
 #include "auth/userdb.h"
 #include "lib/buf.h"
 
@@ -455,6 +456,145 @@ TEST(userdb_domain_del_refused_while_used)
 	userdb_close(db);
 }
 
+/* The stored SCRAM secret of address parses and belongs to password. */
+static bool scram_matches(struct userdb *db, const char *address,
+			  const char *password)
+{
+	struct userdb_login l = { 0, false, BUF_INIT, BUF_INIT };
+	struct sasl_scram_secret stored, derived;
+	const char *error = NULL;
+	bool ok = false;
+
+	if (userdb_user_login_info(db, address, &l) == 1 &&
+	    sasl_scram_secret_parse(buf_cstr(&l.scram), &stored, &error) == 0 &&
+	    sasl_scram_secret_derive(password, stored.salt, stored.salt_len,
+				     stored.iter, &derived) == 0)
+		ok = memcmp(&stored, &derived, sizeof(stored)) == 0 &&
+		     stored.iter == USERDB_SCRAM_ITERATIONS &&
+		     stored.salt_len == USERDB_SCRAM_SALT_LEN;
+	userdb_login_free(&l);
+	return ok;
+}
+
+TEST(userdb_scram_secrets)
+{
+	struct userdb *db = open_db();
+	struct userdb_login l = { 0, false, BUF_INIT, BUF_INIT };
+	struct crypt_data cd;
+	const char *error = NULL, *h;
+	int64_t id = 0, hid = 0;
+
+	if (db == NULL)
+		return;
+	/* user add stores one; each account gets its own salt */
+	CHECK_INTEQ(userdb_user_add(db, "scram1@example.org", "pw one", &id,
+				    &error), 0);
+	CHECK_INTEQ(userdb_user_add(db, "scram2@example.org", "pw one", NULL,
+				    &error), 0);
+	CHECK(scram_matches(db, "scram1@example.org", "pw one"));
+	CHECK(!scram_matches(db, "scram1@example.org", "pw two"));
+	CHECK_INTEQ(raw_count("SELECT count(DISTINCT scram_secret) FROM accounts "
+			      "WHERE address LIKE 'scram_@example.org'"), 2);
+	CHECK_INTEQ(userdb_user_login_info(db, "SCRAM1@example.ORG", &l), 1);
+	CHECK_INTEQ(l.id, id);
+	CHECK_STREQ(buf_cstr(&l.address), "scram1@example.org");
+	CHECK(!l.disabled);
+	CHECK(strncmp(buf_cstr(&l.scram), "SCRAM-SHA-256$4096:", 19) == 0);
+	/* user passwd replaces it */
+	CHECK_INTEQ(userdb_user_passwd(db, "scram1@example.org", "pw two",
+				       &error), 0);
+	CHECK(scram_matches(db, "scram1@example.org", "pw two"));
+	/* an imported hash has none until set */
+	memset(&cd, 0, sizeof(cd));
+	h = crypt_rn("old pw", "$5$rounds=1000$abcdefgh", &cd, sizeof(cd));
+	CHECK_INTEQ(userdb_user_add_hash(db, "scram3@example.org", h, &hid,
+					 &error), 0);
+	CHECK_INTEQ(userdb_user_login_info(db, "scram3@example.org", &l), 1);
+	CHECK_INTEQ(l.scram.len, 0);
+	CHECK_INTEQ(userdb_user_set_scram(db, hid, "old pw", &error), 0);
+	CHECK(scram_matches(db, "scram3@example.org", "old pw"));
+	CHECK_INTEQ(userdb_user_set_scram(db, 999999, "x", &error), -1);
+	CHECK_STREQ(error, "no such account");
+	CHECK_INTEQ(userdb_user_set_scram(db, hid, "", &error), -1);
+	/* unknown, malformed, disabled */
+	CHECK_INTEQ(userdb_user_login_info(db, "nobody@example.org", &l), 0);
+	CHECK_INTEQ(l.id, 0);
+	CHECK_INTEQ(userdb_user_login_info(db, "not an address", &l), 0);
+	CHECK_INTEQ(raw_sql("UPDATE accounts SET disabled = 1 WHERE address = "
+			    "'scram2@example.org'"), 0);
+	CHECK_INTEQ(userdb_user_login_info(db, "scram2@example.org", &l), 1);
+	CHECK(l.disabled);
+	userdb_login_free(&l);
+	userdb_close(db);
+}
+
+/* A version 2 database (before SCRAM secrets) is migrated in place. */
+TEST(userdb_migrates_v2_in_place)
+{
+	char d2[] = "/tmp/test_userdb3.XXXXXX";
+	struct buf p = BUF_INIT;
+	struct userdb *db = NULL;
+	struct userdb_login l = { 0, false, BUF_INIT, BUF_INIT };
+	const char *error = NULL;
+	sqlite3 *sq;
+
+	CHECK(mkdtemp(d2) != NULL);
+	buf_printf(&p, "%s/m.db", d2);
+	CHECK_INTEQ(sqlite3_open(p.ptr, &sq), SQLITE_OK);
+	CHECK_INTEQ(sqlite3_exec(sq,
+		"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+		"CREATE TABLE domains (name TEXT PRIMARY KEY, created INTEGER "
+		"  NOT NULL DEFAULT 0);"
+		"CREATE TABLE accounts (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+		"  address TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL,"
+		"  created INTEGER NOT NULL DEFAULT 0,"
+		"  disabled INTEGER NOT NULL DEFAULT 0);"
+		"CREATE TABLE aliases (alias TEXT NOT NULL, target TEXT NOT NULL,"
+		"  created INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (alias, target));"
+		"CREATE TABLE dkim_keys (domain TEXT NOT NULL, selector TEXT NOT "
+		"  NULL, type TEXT NOT NULL, bits INTEGER NOT NULL, path TEXT NOT "
+		"  NULL, created INTEGER NOT NULL DEFAULT 0,"
+		"  PRIMARY KEY (domain, selector));"
+		"INSERT INTO meta VALUES ('schema_version', '2');"
+		"INSERT INTO accounts (address, password_hash) VALUES "
+		"  ('old@example.org', '$y$j9T$abc$def');",
+		NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(sq);
+	CHECK_INTEQ(userdb_open(&db, p.ptr, &error), 0);
+	if (db != NULL) {
+		userdb_set_config_domains(db, config_domains, 1);
+		CHECK_INTEQ(userdb_user_login_info(db, "old@example.org", &l), 1);
+		CHECK_INTEQ(l.scram.len, 0);
+		CHECK_INTEQ(userdb_user_passwd(db, "old@example.org", "new",
+					       &error), 0);
+		CHECK_INTEQ(userdb_user_verify(db, "old@example.org", "new", NULL), 1);
+		CHECK_INTEQ(userdb_user_login_info(db, "old@example.org", &l), 1);
+		CHECK(l.scram.len > 0);
+		userdb_close(db);
+	}
+	CHECK_INTEQ(sqlite3_open(p.ptr, &sq), SQLITE_OK);
+	{
+		sqlite3_stmt *st;
+
+		CHECK_INTEQ(sqlite3_prepare_v2(sq, "SELECT value FROM meta WHERE "
+					       "key = 'schema_version'", -1, &st,
+					       NULL), SQLITE_OK);
+		CHECK_INTEQ(sqlite3_step(st), SQLITE_ROW);
+		CHECK_STREQ((const char *)sqlite3_column_text(st, 0), "3");
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(sq);
+	userdb_login_free(&l);
+	{
+		struct buf cmd = BUF_INIT;
+
+		buf_printf(&cmd, "rm -rf '%s'", d2);
+		CHECK_INTEQ(system(cmd.ptr), 0);
+		buf_free(&cmd);
+	}
+	buf_free(&p);
+}
+
 int main(void)
 {
 	int rc;
@@ -471,6 +611,8 @@ int main(void)
 	RUN(userdb_aliases);
 	RUN(userdb_alias_target_limit);
 	RUN(userdb_domain_del_refused_while_used);
+	RUN(userdb_scram_secrets);
+	RUN(userdb_migrates_v2_in_place);
 	rc = test_summary();
 	{
 		struct buf cmd = BUF_INIT;

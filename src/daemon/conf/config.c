@@ -50,6 +50,10 @@ static const char *const log_level_values[] = {
 	"error", "warn", "info", "debug", NULL
 };
 static const char *const tls_version_values[] = { "TLSv1.2", "TLSv1.3", NULL };
+static const char *const dmarc_policy_values[] = {
+	"none", "quarantine", "reject", NULL
+};
+static const char *const mta_sts_values[] = { "off", "testing", "enforce", NULL };
 
 #define KB 1024ull
 #define MB (1024ull * 1024)
@@ -150,9 +154,57 @@ static const struct opt options[] = {
 	{ "checks", "junk", OPT_BOOL, F(checks_junk), "yes", 0, 0, NULL,
 	  "deliver DMARC p=quarantine failures, and SPF fail without a DKIM pass, to Junk" },
 
+	{ "publish", "public_addresses", OPT_LIST, F(publish_addresses), "", 0, 0,
+	  NULL, "the server's public IPv4/IPv6 addresses for DNS records and checks; empty: found on the network interfaces" },
+	{ "publish", "dmarc_policy", OPT_ENUM, F(publish_dmarc_policy), "quarantine",
+	  0, 0, dmarc_policy_values,
+	  "DMARC policy published by `dns records`: none, quarantine or reject" },
+	{ "publish", "dmarc_rua", OPT_STRING, F(publish_dmarc_rua), "", 0, 0, NULL,
+	  "mailbox for DMARC aggregate reports; empty: postmaster@DOMAIN, none: no reports" },
+	{ "publish", "mta_sts", OPT_ENUM, F(publish_mta_sts), "off", 0, 0,
+	  mta_sts_values, "MTA-STS policy mode: off, testing or enforce (needs an HTTPS server for mta-sts.DOMAIN)" },
+	{ "publish", "tls_rpt_rua", OPT_STRING, F(publish_tls_rpt_rua), "", 0, 0,
+	  NULL, "mailbox for TLS-RPT reports; empty: postmaster@DOMAIN, none: no TLS-RPT record" },
+	{ "publish", "dnsbl", OPT_LIST, F(publish_dnsbl), "", 0, 0, NULL,
+	  "DNSBL zones `dns check` looks the public IPv4 addresses up in; empty: none" },
+
 	{ "queue", "group_commit_max", OPT_COUNT, F(queue_group_commit_max), "256",
 	  1, 100000, NULL,
 	  "most messages made durable by one batch of fsyncs" },
+
+	{ "auth", "fail_delay_after", OPT_COUNT, F(auth_fail_delay_after), "3",
+	  1, 1000, NULL,
+	  "failed logins from one client address or for one account before each further reply is delayed (1s, 2s, 4s ... 15s)" },
+	{ "auth", "fail_block_after", OPT_COUNT, F(auth_fail_block_after), "10",
+	  1, 100000, NULL,
+	  "failed logins from one client address or for one account before logins are refused unchecked until fail_window passes" },
+	{ "auth", "fail_window", OPT_SECONDS, F(auth_fail_window), "15m",
+	  1, 7 * 86400, NULL,
+	  "how long a failed login counts, from the last failure of that address or account" },
+
+	{ "imap", "max_connections", OPT_COUNT, F(imap_max_connections), "5000",
+	  1, 1000000, NULL,
+	  "simultaneous IMAP and POP3 sessions in all; more are refused with BYE / -ERR" },
+	{ "imap", "max_connections_per_ip", OPT_COUNT,
+	  F(imap_max_connections_per_ip), "100", 1, 100000, NULL,
+	  "simultaneous IMAP and POP3 sessions from one client address" },
+	{ "imap", "max_connections_per_user", OPT_COUNT,
+	  F(imap_max_connections_per_user), "50", 1, 100000, NULL,
+	  "simultaneous IMAP sessions logged in to one account; one more login gets NO [LIMIT]" },
+	{ "imap", "plaintext_loopback", OPT_BOOL, F(imap_plaintext_loopback), "no",
+	  0, 0, NULL,
+	  "allow passwords without TLS from loopback clients (tests, local webmail); elsewhere LOGINDISABLED until STARTTLS" },
+	{ "imap", "idle_timeout", OPT_SECONDS, F(imap_idle_timeout), "30m",
+	  60, 86400, NULL,
+	  "inactivity before a logged-in session is closed (RFC 3501 5.4 asks for at least 30 minutes)" },
+	{ "imap", "login_timeout", OPT_SECONDS, F(imap_login_timeout), "1m",
+	  5, 3600, NULL,
+	  "inactivity allowed before a session has logged in" },
+	{ "imap", "max_append", OPT_SIZE, F(imap_max_append), "64M",
+	  1 * KB, 2 * GB, NULL,
+	  "largest message APPEND accepts (APPENDLIMIT, RFC 7889)" },
+	{ "imap", "quota", OPT_SIZE, F(imap_quota), "0", 0, 1024 * GB, NULL,
+	  "storage per account (QUOTA, RFC 9208); 0 means no quota" },
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -439,6 +491,42 @@ static int parse_line(struct config *cfg, char *line, char *section,
 	return 0;
 }
 
+/* [publish]: addresses, report mailboxes and DNSBL zones. */
+static int validate_publish(struct config *cfg, const char *name,
+			    struct buf *err)
+{
+	const char *const rua[2] = { cfg->publish_dmarc_rua,
+				     cfg->publish_tls_rpt_rua };
+	unsigned char a[16];
+
+	for (size_t i = 0; i < cfg->publish_addresses.n; i++) {
+		const char *s = cfg->publish_addresses.v[i];
+		if (inet_pton(AF_INET, s, a) != 1 && inet_pton(AF_INET6, s, a) != 1) {
+			err_at(err, name, 0, "public_addresses: '%s' is not an "
+			       "IP address", s);
+			return -1;
+		}
+	}
+	for (int i = 0; i < 2; i++) {
+		const char *at = strrchr(rua[i], '@');
+		if (*rua[i] != '\0' && strcmp(rua[i], "none") != 0 &&
+		    (at == NULL || at == rua[i] || !netaddr_hostname_valid(at + 1) ||
+		     strpbrk(rua[i], " \t,;!\"<>") != NULL)) {
+			err_at(err, name, 0, "%s: '%s' is not a mailbox (or none)",
+			       i == 0 ? "dmarc_rua" : "tls_rpt_rua", rua[i]);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < cfg->publish_dnsbl.n; i++) {
+		if (!netaddr_hostname_valid(cfg->publish_dnsbl.v[i])) {
+			err_at(err, name, 0, "dnsbl: '%s' is not a DNS zone",
+			       cfg->publish_dnsbl.v[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Checks that need several options or more than syntax. */
 static int validate(struct config *cfg, const char *name, const bool *seen,
 		    struct buf *err)
@@ -480,6 +568,8 @@ static int validate(struct config *cfg, const char *name, const bool *seen,
 			return -1;
 		}
 	}
+	if (validate_publish(cfg, name, err) < 0)
+		return -1;
 	for (size_t i = 0; i < cfg->smtp_relay_networks.n; i++) {
 		struct netaddr_cidr c;
 		if (netaddr_parse_cidr(cfg->smtp_relay_networks.v[i], &c) < 0) {
@@ -487,6 +577,11 @@ static int validate(struct config *cfg, const char *name, const bool *seen,
 			       cfg->smtp_relay_networks.v[i]);
 			return -1;
 		}
+	}
+	if (cfg->auth_fail_block_after < cfg->auth_fail_delay_after) {
+		err_at(err, name, 0, "%s", "[auth] fail_block_after must not be "
+		       "smaller than fail_delay_after");
+		return -1;
 	}
 	return 0;
 }

@@ -87,8 +87,31 @@ struct config {
 	bool checks_dmarc_reject;	/* DMARC p=reject failures get 550 */
 	bool checks_junk;		/* quarantine / SPF -all fails go to Junk */
 
+	/* [publish] what `dns records` prints and `dns check` expects */
+	struct strlist publish_addresses;	/* public IPs; empty: discovered */
+	int publish_dmarc_policy;	/* enum dnsrec_dmarc: none quarantine reject */
+	char *publish_dmarc_rua;	/* "": postmaster@DOMAIN, "none": no rua= */
+	int publish_mta_sts;		/* enum dnsrec_sts: off testing enforce */
+	char *publish_tls_rpt_rua;	/* "": postmaster@DOMAIN, "none": no record */
+	struct strlist publish_dnsbl;	/* zones `dns check` looks addresses up in */
+
 	/* [queue] */
 	uint64_t queue_group_commit_max;	/* messages per fsync batch */
+
+	/* [auth] login throttling (auth/throttle.h) */
+	uint64_t auth_fail_delay_after;	/* failures before replies wait */
+	uint64_t auth_fail_block_after;	/* failures before logins are refused */
+	uint64_t auth_fail_window;	/* seconds a failure counts */
+
+	/* [imap] IMAP and POP3 sessions */
+	uint64_t imap_max_connections;
+	uint64_t imap_max_connections_per_ip;
+	uint64_t imap_max_connections_per_user;
+	bool imap_plaintext_loopback;	/* LOGIN without TLS from 127/8, ::1 */
+	uint64_t imap_idle_timeout;	/* seconds, RFC 3501 5.4: >= 30 min */
+	uint64_t imap_login_timeout;	/* seconds before authentication */
+	uint64_t imap_max_append;	/* APPENDLIMIT (RFC 7889) */
+	uint64_t imap_quota;		/* bytes per account, 0: none (RFC 9208) */
 };
 
 /* Read and validate FILE into *cfg. On failure returns -1 and writes

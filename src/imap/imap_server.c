@@ -1,0 +1,388 @@
+/* imap_server: the imap process — listeners, limits, accounts, routing. */
+#include "imap/imap_server.h"
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/ssl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/proc.h"
+#include "daemon/proto.h"
+#include "imap/imap_session.h"
+#include "lib/ipc.h"
+#include "lib/log.h"
+#include "lib/netaddr.h"
+#include "lib/xalloc.h"
+#include "pop3/pop3_session.h"
+#include "store/store.h"
+#include "store/store_mail.h"
+#include "tls/tls.h"
+
+#define MAX_LISTENERS 64
+#define IP_BUCKETS 1024
+#define SHUTDOWN_ABORT 5	/* seconds before open sessions are cut */
+
+struct ip_count {
+	struct ip_count *next;
+	char ip[64];
+	unsigned n;
+};
+
+struct auth_wait {
+	struct auth_wait *next;
+	uint32_t reqid;
+	imap_server_auth_cb *cb;
+	void *ctx;
+};
+
+static struct evconnlistener *listeners[MAX_LISTENERS];
+static size_t nlisteners;
+static unsigned nconns;
+static struct ip_count *ip_counts[IP_BUCKETS];
+static struct imap_account *accounts;
+static struct auth_wait *auth_waits;
+static SSL_CTX *tls_ctx;
+static uint32_t next_reqid = 1, next_conn_id = 1;
+static bool stopping;
+static struct event *abort_ev;
+
+SSL_CTX *imap_server_tls(void)
+{
+	return tls_ctx;
+}
+
+bool imap_server_stopping(void)
+{
+	return stopping;
+}
+
+uint32_t imap_server_conn_id(void)
+{
+	if (next_conn_id == 0)
+		next_conn_id = 1;
+	return next_conn_id++;
+}
+
+/* --- connection limits --- */
+
+static struct ip_count **ip_find(const char *ip)
+{
+	unsigned h = 5381;
+	struct ip_count **p;
+
+	for (const char *c = ip; *c; c++)
+		h = h * 33 + (unsigned char)*c;
+	p = &ip_counts[h % IP_BUCKETS];
+	while (*p != NULL && strcmp((*p)->ip, ip) != 0)
+		p = &(*p)->next;
+	return p;
+}
+
+static void refuse(int fd, int service, const char *ip, const char *why)
+{
+	const char *line = service == SVC_POP3 || service == SVC_POP3S ?
+			   "-ERR [SYS/TEMP] too many connections\r\n" :
+			   "* BYE [UNAVAILABLE] too many connections\r\n";
+	ssize_t r;
+
+	/* implicit TLS ports get no plaintext line: just the close */
+	if (service == SVC_IMAP || service == SVC_POP3)
+		r = write(fd, line, strlen(line));
+	(void)r;
+	close(fd);
+	log_info("event=refused client=%s reason=\"%s\"", ip, why);
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
+		      struct sockaddr *sa, int salen, void *arg)
+{
+	int service = (int)(intptr_t)arg;
+	struct ip_count **pc;
+	char ip[64];
+
+	(void)l;
+	netaddr_ip_string(sa, ip, sizeof(ip));
+	if (stopping) {
+		refuse(fd, service, ip, "shutdown");
+		return;
+	}
+	if (nconns >= proc_cfg.imap_max_connections) {
+		refuse(fd, service, ip, "max_connections");
+		return;
+	}
+	pc = ip_find(ip);
+	if (*pc != NULL && (*pc)->n >= proc_cfg.imap_max_connections_per_ip) {
+		refuse(fd, service, ip, "max_connections_per_ip");
+		return;
+	}
+	if (*pc == NULL) {
+		*pc = xcalloc(1, sizeof(**pc));
+		snprintf((*pc)->ip, sizeof((*pc)->ip), "%s", ip);
+	}
+	(*pc)->n++;
+	nconns++;
+	if (service == SVC_POP3 || service == SVC_POP3S)
+		pop3_session_start(fd, service, sa, (socklen_t)salen);
+	else
+		imap_session_start(fd, service, sa, (socklen_t)salen);
+}
+
+void imap_server_conn_closed(const char *ip)
+{
+	struct ip_count **pc = ip_find(ip), *c = *pc;
+
+	if (c != NULL && --c->n == 0) {
+		*pc = c->next;
+		free(c);
+	}
+	nconns--;
+	if (stopping && nconns == 0)
+		proc_exit(0);
+}
+
+/* --- accounts --- */
+
+struct imap_account *imap_server_account_get(int64_t id, const char **error_r)
+{
+	struct imap_account *a;
+
+	for (a = accounts; a != NULL; a = a->next)
+		if (a->id == id) {
+			a->refs++;
+			return a;
+		}
+	a = xcalloc(1, sizeof(*a));
+	a->id = id;
+	if (store_open(&a->store, proc_cfg.data_dir, id, true, error_r) < 0) {
+		log_error("account=%lld event=store-open-failed reason=\"%s\"",
+			  (long long)id, *error_r);
+		free(a);
+		return NULL;
+	}
+	a->counter = store_change_counter(a->store);
+	a->refs = 1;
+	a->next = accounts;
+	accounts = a;
+	return a;
+}
+
+void imap_server_account_put(struct imap_account *a)
+{
+	struct imap_account **p;
+
+	if (a == NULL || --a->refs > 0)
+		return;
+	for (p = &accounts; *p != a; p = &(*p)->next)
+		;
+	*p = a->next;
+	store_close(a->store);
+	free(a);
+}
+
+void imap_server_account_changed(struct imap_account *a)
+{
+	struct imap_session *s, *next;
+
+	a->counter = store_change_counter(a->store);
+	for (s = a->sessions; s != NULL; s = next) {
+		next = s->acct_next;	/* notify may end the session */
+		imap_session_notify(s);
+	}
+}
+
+static void on_store_changed(const uint8_t *data, size_t len)
+{
+	struct ipc_reader r;
+	int64_t id;
+
+	ipc_r_init(&r, data, len);
+	id = (int64_t)ipc_r_u64(&r);
+	if (ipc_r_end(&r) < 0) {
+		log_error("peer=queue event=bad-message type=store-changed");
+		return;
+	}
+	for (struct imap_account *a = accounts; a != NULL; a = a->next)
+		if (a->id == id) {
+			imap_server_account_changed(a);
+			return;
+		}
+}
+
+/* --- requests to auth --- */
+
+uint32_t imap_server_auth_send(const struct buf *payload,
+			       imap_server_auth_cb *cb, void *ctx)
+{
+	struct auth_wait *w;
+	uint32_t reqid = next_reqid++;
+
+	if (next_reqid == 0)
+		next_reqid = 1;
+	if (proc_send(PROC_AUTH, MSG_AUTH_STEP, reqid, payload->ptr,
+		      payload->len, -1) < 0)
+		return 0;
+	w = xcalloc(1, sizeof(*w));
+	w->reqid = reqid;
+	w->cb = cb;
+	w->ctx = ctx;
+	w->next = auth_waits;
+	auth_waits = w;
+	return reqid;
+}
+
+static struct auth_wait *auth_take(uint32_t reqid)
+{
+	for (struct auth_wait **p = &auth_waits; *p != NULL; p = &(*p)->next)
+		if ((*p)->reqid == reqid) {
+			struct auth_wait *w = *p;
+			*p = w->next;
+			return w;
+		}
+	return NULL;
+}
+
+void imap_server_auth_forget(uint32_t reqid)
+{
+	free(auth_take(reqid));
+}
+
+static void on_auth_reply(uint32_t reqid, const uint8_t *data, size_t len)
+{
+	struct auth_wait *w = auth_take(reqid);
+
+	if (w == NULL)
+		return;		/* the session is gone */
+	w->cb(w->ctx, data, len);
+	free(w);
+}
+
+static void on_msg(enum proc_role from, uint32_t type, uint32_t reqid,
+		   const uint8_t *data, size_t len, int fd)
+{
+	if (fd >= 0)
+		close(fd);
+	if (from == PROC_AUTH && type == MSG_AUTH_REPLY) {
+		on_auth_reply(reqid, data, len);
+		return;
+	}
+	if (from == PROC_QUEUE && type == MSG_STORE_CHANGED) {
+		on_store_changed(data, len);
+		return;
+	}
+	log_error("peer=%s event=unexpected-message type=%u",
+		  proc_role_name(from), type);
+}
+
+static void on_peer_down(enum proc_role role)
+{
+	if (role != PROC_AUTH)
+		return;
+	/* every login in flight fails temporarily */
+	while (auth_waits != NULL) {
+		struct auth_wait *w = auth_waits;
+		auth_waits = w->next;
+		w->cb(w->ctx, NULL, 0);
+		free(w);
+	}
+}
+
+/* --- lifecycle --- */
+
+static void on_listener(int service, int fd, const char *address)
+{
+	struct evconnlistener *l;
+
+	if ((service != SVC_IMAP && service != SVC_IMAPS && service != SVC_POP3 &&
+	     service != SVC_POP3S) || nlisteners == MAX_LISTENERS) {
+		log_error("service=%s address=%s event=unexpected-listener",
+			  config_service_name(service), address);
+		close(fd);
+		return;
+	}
+	l = evconnlistener_new(proc_base, on_accept, (void *)(intptr_t)service,
+			       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
+			       fd);
+	if (l == NULL) {
+		close(fd);
+		return;
+	}
+	evconnlistener_disable(l);
+	listeners[nlisteners++] = l;
+	log_info("event=listening address=%s service=%s", address,
+		 config_service_name(service));
+}
+
+static void load_tls(void)
+{
+	const char *why = NULL;
+	SSL_CTX *ctx;
+
+	if (proc_tls_cert.len == 0)
+		return;
+	ctx = tls_server_ctx_new(&proc_cfg, &proc_tls_cert, &proc_tls_key, &why);
+	explicit_bzero(proc_tls_key.ptr, proc_tls_key.cap);
+	buf_reset(&proc_tls_key);
+	if (ctx == NULL) {
+		log_error("event=tls status=failed reason=\"%s\" action=\"%s\"", why,
+			  tls_ctx ? "keeping the previous certificate" :
+				    "TLS disabled");
+		return;
+	}
+	SSL_CTX_free(tls_ctx);	/* open sessions hold their own reference */
+	tls_ctx = ctx;
+}
+
+static void on_start(void)
+{
+	load_tls();
+	for (size_t i = 0; i < nlisteners; i++)
+		evconnlistener_enable(listeners[i]);
+	log_info("event=ready sessions_max=%llu",
+		 (unsigned long long)proc_cfg.imap_max_connections);
+}
+
+static void on_reload(void)
+{
+	load_tls();
+	log_info("event=reloaded");
+}
+
+static void on_abort_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what; (void)arg;
+	log_warn("event=shutdown sessions=%u action=abort", nconns);
+	proc_exit(0);
+}
+
+static void on_shutdown(void)
+{
+	struct timeval tv = { SHUTDOWN_ABORT, 0 };
+
+	stopping = true;
+	for (size_t i = 0; i < nlisteners; i++)
+		evconnlistener_free(listeners[i]);
+	nlisteners = 0;
+	if (nconns == 0)
+		proc_exit(0);
+	abort_ev = evtimer_new(proc_base, on_abort_timer, NULL);
+	evtimer_add(abort_ev, &tv);
+	imap_session_shutdown_all();
+	pop3_session_shutdown_all();
+}
+
+static const struct proc_hooks hooks = {
+	.msg = on_msg,
+	.peer_down = on_peer_down,
+	.listener = on_listener,
+	.start = on_start,
+	.reload = on_reload,
+	.shutdown = on_shutdown,
+};
+
+int imap_server_main(const char *config_path)
+{
+	return proc_child_main(PROC_IMAP, config_path, &hooks);
+}

@@ -1,0 +1,342 @@
+/* store_flags: STORE (RFC 3501 §6.4.6) with UNCHANGEDSINCE (RFC 7162
+ * §3.1.3) and the keywords of a mailbox (RFC 3501 §2.3.2: atoms compared
+ * case-insensitively, stored as first written, at most STORE_KEYWORDS_MAX
+ * per mailbox).
+ *
+ * The index is authoritative. The file's ":2,FLAGS" suffix is renamed to
+ * follow the system flags (moving it from new/ to cur/) so that a reindex
+ * keeps them; these renames are not fsynced: after a crash a file may show
+ * older flags, which only matters to a reindex, and a stale location is
+ * found again by name (store_row_open). Keywords live only in the index. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+#include "lib/str.h"
+#include "lib/xalloc.h"
+#include "store/store_private.h"
+
+bool store_keyword_valid(const char *kw)
+{
+	size_t n = strlen(kw);
+
+	if (n == 0 || n > STORE_KEYWORD_LEN_MAX || kw[0] == '\\')
+		return false;
+	for (const unsigned char *p = (const unsigned char *)kw; *p; p++)
+		if (*p <= 0x20 || *p >= 0x7f || strchr("(){%*\"\\]", *p) != NULL)
+			return false;
+	return true;
+}
+
+static int kwset_add_loaded(void *ctx, const char *kw)
+{
+	struct store_kwset *set = ctx;
+
+	set->v = xrealloc(set->v, (set->count + 1) * sizeof(*set->v));
+	set->v[set->count++] = xstrdup(kw);
+	return 0;
+}
+
+int store_kwset_load(struct store *st, int64_t mailbox_id,
+		     struct store_kwset *set)
+{
+	memset(set, 0, sizeof(*set));
+	set->mailbox_id = mailbox_id;
+	return store_index_kw_list(&st->ix, mailbox_id, kwset_add_loaded, set);
+}
+
+void store_kwset_free(struct store_kwset *set)
+{
+	for (size_t i = 0; i < set->count; i++)
+		free(set->v[i]);
+	free(set->v);
+	memset(set, 0, sizeof(*set));
+}
+
+const char *store_kwset_get(struct store *st, struct store_kwset *set,
+			    const char *kw, bool add, const char **error_r)
+{
+	for (size_t i = 0; i < set->count; i++)
+		if (str_ieq(set->v[i], kw))
+			return set->v[i];
+	if (!add)
+		return NULL;
+	if (set->count >= STORE_KEYWORDS_MAX) {
+		*error_r = "too many keywords in this mailbox";
+		return NULL;
+	}
+	if (store_index_kw_add(&st->ix, set->mailbox_id, kw) < 0) {
+		*error_r = "cannot add keyword";
+		return NULL;
+	}
+	kwset_add_loaded(set, kw);
+	return set->v[set->count - 1];
+}
+
+/* Whether the space-separated list holds kw[0..len), case-insensitively. */
+static bool kw_in(const char *list, const char *kw, size_t len)
+{
+	const char *p = list;
+
+	while (p != NULL && *p != '\0') {
+		size_t n = strcspn(p, " ");
+
+		if (n == len && str_nieq(p, kw, len))
+			return true;
+		p += n;
+		p += *p == ' ';
+	}
+	return false;
+}
+
+static void kw_append(struct buf *out, const char *kw, size_t len)
+{
+	if (kw_in(buf_cstr(out), kw, len))
+		return;
+	if (out->len > 0)
+		buf_appendc(out, ' ');
+	buf_append(out, kw, len);
+}
+
+int store_kwset_resolve(struct store *st, struct store_kwset *set,
+			const char *const *keywords, size_t n, struct buf *out,
+			const char **error_r)
+{
+	const char *kw;
+
+	buf_append(out, "", 0);
+	for (size_t i = 0; i < n; i++) {
+		if (keywords[i] == NULL || !store_keyword_valid(keywords[i])) {
+			*error_r = "invalid keyword";
+			return -1;
+		}
+		kw = store_kwset_get(st, set, keywords[i], true, error_r);
+		if (kw == NULL)
+			return -1;
+		kw_append(out, kw, strlen(kw));
+	}
+	return 0;
+}
+
+int store_kwset_resolve_list(struct store *st, struct store_kwset *set,
+			     const char *list, struct buf *out,
+			     const char **error_r)
+{
+	const char *p = list, *kw;
+	int ret = 0;
+
+	buf_append(out, "", 0);
+	while (ret == 0 && p != NULL && *p != '\0') {
+		size_t n = strcspn(p, " ");
+		char *one = xstrndup(p, n);
+
+		kw = n > 0 ? store_kwset_get(st, set, one, true, error_r) : NULL;
+		if (kw != NULL)
+			kw_append(out, kw, strlen(kw));
+		else if (n > 0)
+			ret = -1;
+		free(one);
+		p += n;
+		p += *p == ' ';
+	}
+	return ret;
+}
+
+/* The keywords after the change: current ones (less removed ones) and
+ * the given ones (space-separated lists). */
+static void kw_apply(enum store_flags_mode mode, const char *cur,
+		     const char *given, struct buf *out)
+{
+	const char *p = cur;
+
+	buf_append(out, "", 0);
+	while (mode != STORE_FLAGS_REPLACE && p != NULL && *p != '\0') {
+		size_t n = strcspn(p, " ");
+
+		if (n > 0 && !(mode == STORE_FLAGS_REMOVE && kw_in(given, p, n)))
+			kw_append(out, p, n);
+		p += n;
+		p += *p == ' ';
+	}
+	for (p = given; mode != STORE_FLAGS_REMOVE && *p != '\0';) {
+		size_t n = strcspn(p, " ");
+
+		kw_append(out, p, n);
+		p += n;
+		p += *p == ' ';
+	}
+}
+
+static unsigned flags_apply(enum store_flags_mode mode, unsigned cur,
+			    unsigned given)
+{
+	if (mode == STORE_FLAGS_REPLACE)
+		return given;
+	return mode == STORE_FLAGS_ADD ? cur | given : cur & ~given;
+}
+
+/* One STORE call inside its transaction. */
+struct flags_op {
+	struct store *st;
+	int64_t mailbox_id;
+	const struct store_flags_change *ch;
+	struct buf dir;
+	struct buf given;		/* the change's keywords, resolved */
+	struct store_index_rows changed;
+	struct store_uids failed;
+};
+
+/* A new name for the file when its system flags change. */
+static int rename_for_flags(struct flags_op *op, const struct store_index_row *r,
+			    unsigned flags, struct buf *loc)
+{
+	struct buf to = BUF_INIT;
+	int ret;
+
+	store_name_location(loc, true, r->filename, flags);
+	buf_printf(&to, "%s/%s", buf_cstr(&op->dir), buf_cstr(loc));
+	ret = store_row_transfer(buf_cstr(&op->dir), r, buf_cstr(&to), false, NULL);
+	if (ret < 0 && errno == ENOENT) {
+		/* the file is gone (expunge pending): flags still change */
+		buf_reset(loc);
+		if (r->location != NULL)
+			buf_appends(loc, r->location);
+		ret = 0;
+	} else if (ret < 0) {
+		log_error("event=store op=rename path=%s error=%s", buf_cstr(&to),
+			  strerror(errno));
+	}
+	buf_free(&to);
+	return ret;
+}
+
+/* Apply the change to row r: 0 (changed or not), -1 error. */
+static int flags_one(struct flags_op *op, struct store_index_row *r,
+		     const char **error_r)
+{
+	const struct store_flags_change *ch = op->ch;
+	unsigned flags = flags_apply(ch->mode, r->flags, ch->flags);
+	struct buf kw = BUF_INIT, loc = BUF_INIT;
+	int ret = 0;
+
+	kw_apply(ch->mode, r->keywords, buf_cstr(&op->given), &kw);
+	if (flags == r->flags && strcmp(buf_cstr(&kw), r->keywords ? r->keywords : "") == 0)
+		goto out;	/* unchanged: keeps its MODSEQ */
+	if (flags != r->flags)
+		ret = rename_for_flags(op, r, flags, &loc);
+	else if (r->location != NULL)
+		buf_appends(&loc, r->location);
+	if (ret == 0)
+		ret = store_index_row_set_flags(&op->st->ix, op->mailbox_id, r, flags,
+						kw.len ? buf_cstr(&kw) : NULL,
+						loc.len ? buf_cstr(&loc) : NULL,
+						&r->modseq);
+	if (ret < 0) {
+		*error_r = "cannot change flags";
+		goto out;
+	}
+	r->flags = flags;
+	free(r->keywords);
+	r->keywords = kw.len ? xstrdup(buf_cstr(&kw)) : NULL;
+	store_rows_add(&op->changed, r);
+out:
+	buf_free(&kw);
+	buf_free(&loc);
+	return ret;
+}
+
+static int flags_locked(struct flags_op *op, const uint32_t *uids, size_t n,
+			const char **error_r)
+{
+	struct store_kwset set;
+	int ret = store_folder_of(op->st, op->mailbox_id, &op->dir, NULL, NULL,
+				  error_r);
+
+	if (ret <= 0)
+		return -1;
+	if (store_kwset_load(op->st, op->mailbox_id, &set) < 0) {
+		*error_r = "cannot read keywords";
+		return -1;
+	}
+	ret = op->ch->mode == STORE_FLAGS_REMOVE ? 0 :
+	      store_kwset_resolve(op->st, &set, op->ch->keywords,
+				  op->ch->nkeywords, &op->given, error_r);
+	store_kwset_free(&set);
+	for (size_t i = 0; ret == 0 && i < n; i++) {
+		struct store_index_row r;
+		int found = store_index_row_get(&op->st->ix, op->mailbox_id, uids[i], &r);
+
+		if (found < 0) {
+			*error_r = "cannot read index";
+			ret = -1;
+		} else if (found == 1 && op->ch->unchangedsince != 0 &&
+			   r.modseq > op->ch->unchangedsince) {
+			store_uids_add(&op->failed, r.uid);	/* RFC 7162 §3.1.3 */
+		} else if (found == 1) {
+			ret = flags_one(op, &r, error_r);
+		}
+		store_index_row_free(&r);
+	}
+	return ret;
+}
+
+/* The change as given: system flags we know, keywords that are atoms. */
+static int check_change(const struct store_flags_change *ch, struct buf *given,
+			const char **error_r)
+{
+	if ((ch->flags & ~(unsigned)STORE_FLAGS_ALL) != 0 ||
+	    (unsigned)ch->mode > STORE_FLAGS_REMOVE) {
+		*error_r = "invalid flags";
+		return -1;
+	}
+	for (size_t i = 0; i < ch->nkeywords; i++) {
+		if (ch->keywords[i] == NULL || !store_keyword_valid(ch->keywords[i])) {
+			*error_r = "invalid keyword";
+			return -1;
+		}
+		if (ch->mode == STORE_FLAGS_REMOVE)
+			kw_append(given, ch->keywords[i], strlen(ch->keywords[i]));
+	}
+	buf_append(given, "", 0);
+	return 0;
+}
+
+int store_msg_flags(struct store *st, int64_t mailbox_id, const uint32_t *uids,
+		    size_t n, const struct store_flags_change *ch,
+		    store_msg_cb *cb, int (*failed_cb)(void *ctx, uint32_t uid),
+		    void *ctx, const char **error_r)
+{
+	struct flags_op op = { .st = st, .mailbox_id = mailbox_id, .ch = ch };
+	int ret = check_change(ch, &op.given, error_r);
+
+	if (ret == 0)
+		ret = store_txn_begin(st, error_r);
+	if (ret == 0) {
+		ret = flags_locked(&op, uids, n, error_r);
+		if (ret == 0)
+			ret = store_txn_commit(st, error_r);
+		else
+			store_index_rollback(&st->ix);
+	}
+	if (ret == 0) {
+		store_rows_report(&op.changed, 0, cb, ctx);
+		store_uids_report(&op.failed, failed_cb, ctx);
+	}
+	free(op.failed.v);
+	store_index_rows_free(&op.changed);
+	buf_free(&op.dir);
+	buf_free(&op.given);
+	return ret;
+}
+
+int store_keywords(struct store *st, int64_t mailbox_id,
+		   int (*cb)(void *ctx, const char *kw), void *ctx,
+		   const char **error_r)
+{
+	if (store_index_kw_list(&st->ix, mailbox_id, cb, ctx) < 0) {
+		*error_r = "cannot read keywords";
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,471 @@
+"""IMAP server (issue 3): Python's imaplib and raw sockets against the real
+daemon. Mail arrives through SMTP, as in production."""
+import imaplib
+import re
+import socket
+import ssl
+import threading
+import time
+import zlib
+
+import pytest
+
+from imapworld import (PASSWORD, USER, Raw, connect, connect_ssl, deliver,
+                       imap_server, login, message)
+
+
+def ok(res):
+    typ, data = res
+    assert typ == "OK", (typ, data)
+    return data
+
+
+# --- greeting, capabilities, login ---
+
+def test_greeting_and_capabilities(imap_server):
+    srv = imap_server()
+    M = connect(srv)
+    caps = M.capabilities
+    assert "IMAP4REV1" in caps and "IMAP4REV2" in caps
+    assert "STARTTLS" in caps and "AUTH=PLAIN" in caps
+    assert "LOGINDISABLED" not in caps      # plaintext_loopback = yes
+    M.login(USER, PASSWORD)
+    typ, data = M.capability()
+    after = data[0].decode().split()
+    for c in ("IDLE", "UIDPLUS", "MOVE", "CONDSTORE", "QRESYNC", "SPECIAL-USE",
+              "NAMESPACE", "UNSELECT", "LIST-EXTENDED", "ESEARCH", "SEARCHRES",
+              "COMPRESS=DEFLATE", "ENABLE", "LITERAL+", "ID", "STATUS=SIZE"):
+        assert c in after, c
+    assert any(c.startswith("APPENDLIMIT=") for c in after)
+    M.logout()
+
+
+def test_logindisabled_until_starttls(imap_server):
+    srv = imap_server(plaintext_loopback=False)
+    M = connect(srv)
+    assert "LOGINDISABLED" in M.capabilities
+    with pytest.raises(imaplib.IMAP4.error):
+        M.login(USER, PASSWORD)
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    M.starttls(ssl_context=ctx)
+    assert "LOGINDISABLED" not in M.capabilities
+    M.login(USER, PASSWORD)
+    ok(M.select("INBOX"))
+    M.logout()
+
+
+def test_starttls_discards_pipelined_commands(imap_server):
+    srv = imap_server(plaintext_loopback=False)
+    r = Raw(srv)
+    r.send("a STARTTLS\r\nb LOGIN alice@example.org secret-pass-1\r\n")
+    line = r.readline()
+    assert line.startswith(b"a OK")
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    t = ctx.wrap_socket(r.sock)
+    t.sendall(b"c NOOP\r\n")
+    data = t.recv(4096)
+    assert data.startswith(b"c OK"), data      # nothing answered for "b"
+    t.close()
+
+
+def test_imaps_and_bad_password(imap_server):
+    srv = imap_server(plaintext_loopback=False)
+    M = connect_ssl(srv)
+    with pytest.raises(imaplib.IMAP4.error, match="AUTHENTICATIONFAILED"):
+        M.login(USER, "wrong")
+    M.login(USER, PASSWORD)
+    M.logout()
+    assert "event=auth-failed" in srv.log() or "login-failed" in srv.log()
+
+
+def test_authenticate_plain_with_and_without_initial_response(imap_server):
+    srv = imap_server()
+    import base64
+    cred = base64.b64encode(b"\0" + USER.encode() + b"\0" + PASSWORD.encode())
+    r = Raw(srv)
+    tagged, _ = r.cmd("AUTHENTICATE PLAIN " + cred.decode())
+    assert tagged.startswith(b"t1 OK"), tagged
+    r.close()
+    r = Raw(srv)
+    r.send("x AUTHENTICATE PLAIN\r\n")
+    assert r.readline().startswith(b"+")
+    r.send(cred + b"\r\n")
+    tagged, _ = r.until("x")
+    assert tagged.startswith(b"x OK"), tagged
+    r.close()
+    r = Raw(srv)
+    r.send("y AUTHENTICATE PLAIN\r\n")
+    assert r.readline().startswith(b"+")
+    r.send(b"*\r\n")
+    tagged, _ = r.until("y")
+    assert tagged.startswith(b"y BAD")
+    r.close()
+
+
+def test_login_limit_per_user(imap_server):
+    srv = imap_server(extra_imap="max_connections_per_user = 2\n")
+    a, b = login(srv), login(srv)
+    with pytest.raises(imaplib.IMAP4.error, match="LIMIT"):
+        login(srv)
+    a.logout()
+    c = login(srv)
+    c.logout()
+    b.logout()
+
+
+# --- reading mail ---
+
+def test_select_fetch_delivered_message(imap_server):
+    srv = imap_server()
+    data = deliver(srv, subject="Hello there", body="line one\r\nline two\r\n")
+    M = login(srv)
+    d = ok(M.select("INBOX"))
+    assert d == [b"1"]
+    typ, resp = M.fetch("1", "(FLAGS UID RFC822.SIZE INTERNALDATE ENVELOPE)")
+    text = resp[0].decode()
+    assert "FLAGS ()" in text and "UID 1" in text
+    assert '"Hello there"' in text
+    size = int(re.search(r"RFC822.SIZE (\d+)", text).group(1))
+    typ, resp = M.fetch("1", "(BODY.PEEK[])")
+    body = resp[0][1]
+    assert len(body) == size
+    assert body.endswith(data)
+    typ, resp = M.fetch("1", "(BODY[HEADER.FIELDS (Subject)])")
+    assert resp[0][1] == b"Subject: Hello there\r\n\r\n"
+    typ, resp = M.fetch("1", "(BODY[TEXT]<0.8>)")
+    assert resp[0][1] == b"line one"
+    assert "BODY[TEXT]<0>" in resp[0][0].decode()
+    typ, resp = M.fetch("1", "(FLAGS)")
+    assert "\\Seen" in resp[0].decode()       # BODY[...] set \Seen
+    typ, resp = M.fetch("1", "(BODYSTRUCTURE)")
+    assert '("text" "plain"' in resp[0].decode().lower()
+    M.logout()
+
+
+def test_fetch_bad_input(imap_server):
+    srv = imap_server()
+    deliver(srv)
+    r = Raw(srv)
+    r.cmd(f"LOGIN {USER} {PASSWORD}")
+    r.cmd("SELECT INBOX")
+    for bad in ("FETCH 5 FLAGS", "FETCH 0 FLAGS", "FETCH 1:x FLAGS",
+                "FETCH 1 (NOSUCHITEM)", "FETCH 1", "FETCH 1 BODY[1.HEADER.X]"):
+        tagged, _ = r.cmd(bad)
+        assert b" BAD " in tagged, (bad, tagged)
+    tagged, _ = r.cmd("NOOP")
+    assert b"OK" in tagged
+    r.close()
+
+
+def test_store_flags_and_keywords(imap_server):
+    srv = imap_server()
+    deliver(srv)
+    deliver(srv)
+    M = login(srv)
+    M.select("INBOX")
+    typ, resp = M.store("1", "+FLAGS", "(\\Flagged $Important)")
+    assert "\\Flagged" in resp[0].decode() and "$Important" in resp[0].decode()
+    typ, resp = M.store("1:2", "FLAGS.SILENT", "(\\Seen)")
+    assert resp == [None]
+    typ, resp = M.fetch("1:2", "(FLAGS)")
+    assert "(\\Seen)" in resp[0].decode() and "(\\Seen)" in resp[1].decode()
+    typ, resp = M.store("2", "-FLAGS", "(\\Seen)")
+    assert "FLAGS ()" in resp[0].decode()
+    typ, data = M.select("INBOX")
+    assert "$Important" in " ".join(x.decode() for x in M.untagged_responses.get("FLAGS", [b""]))
+    with pytest.raises(imaplib.IMAP4.error):
+        M.store("1", "+FLAGS", "(\\Recent)")
+    M.logout()
+
+
+def test_search(imap_server):
+    srv = imap_server()
+    deliver(srv, subject="apples", body="Ich möchte Äpfel\r\n")
+    deliver(srv, subject="pears", body="nothing to see\r\n", sender="dave@remote.test")
+    deliver(srv, subject="=?utf-8?q?caf=C3=A9?=", body="x\r\n")
+    M = login(srv)
+    M.select("INBOX")
+    assert ok(M.search(None, "ALL")) == [b"1 2 3"]
+    assert ok(M.search(None, "SUBJECT", "pears")) == [b"2"]
+    assert ok(M.search(None, "FROM", "dave")) == [b"2"]
+    assert ok(M.search(None, "BODY", "nothing")) == [b"2"]
+    assert ok(M.search(None, "TEXT", "apples")) == [b"1"]
+    assert ok(M.search("UTF-8", "SUBJECT", '"caf\xc3\xa9"'.encode("latin-1"))) == [b"3"]
+    assert ok(M.search(None, "NOT", "SUBJECT", "pears")) == [b"1 3"]
+    assert ok(M.search(None, "OR", "SUBJECT", "pears", "SUBJECT", "apples")) == [b"1 2"]
+    assert ok(M.search(None, "LARGER", "1")) == [b"1 2 3"]
+    assert ok(M.search(None, "UNSEEN")) == [b"1 2 3"]
+    M.store("2", "+FLAGS", "\\Seen")
+    assert ok(M.search(None, "SEEN")) == [b"2"]
+    assert ok(M.uid("SEARCH", "SUBJECT", "apples")) == [b"1"]
+    assert ok(M.search(None, "SENTON", "2-Nov-2026")) == [b"1 2 3"]
+    typ, data = M.search("KOI8-R", "SUBJECT", "x")
+    M.logout()
+
+
+def test_esearch_and_searchres(imap_server):
+    srv = imap_server()
+    for i in range(4):
+        deliver(srv, subject=f"n{i}")
+    r = Raw(srv)
+    r.cmd(f"LOGIN {USER} {PASSWORD}")
+    r.cmd("SELECT INBOX")
+    tagged, lines = r.cmd("SEARCH RETURN (MIN MAX COUNT ALL) ALL")
+    assert b'* ESEARCH (TAG "t3") MIN 1 MAX 4 COUNT 4 ALL 1:4' in lines[0]
+    tagged, lines = r.cmd("UID SEARCH RETURN (SAVE) SUBJECT n2")
+    assert tagged.startswith(b"t4 OK") and lines == []
+    tagged, lines = r.cmd("FETCH $ (UID)")
+    assert b"* 3 FETCH (UID 3)" in lines[0]
+    tagged, lines = r.cmd("SEARCH CHARSET KOI8-R ALL")
+    assert b"BADCHARSET" in tagged
+    r.close()
+
+
+# --- mailboxes ---
+
+def test_mailbox_management(imap_server):
+    srv = imap_server()
+    M = login(srv)
+    typ, data = M.list()
+    names = b"\n".join(data).decode()
+    for box, use in (("Sent", "\\Sent"), ("Drafts", "\\Drafts"),
+                     ("Junk", "\\Junk"), ("Trash", "\\Trash"),
+                     ("Archive", "\\Archive")):
+        assert re.search(r'\(.*%s.*\) "\." "?%s"?' % (re.escape(use), box), names), names
+    ok(M.create("Projects.2026"))
+    typ, data = M.list('""', "Projects*")
+    text = b"\n".join(data).decode()
+    assert "HasChildren" in text and "Projects.2026" in text
+    typ, data = M.create("Projects")
+    assert typ == "NO" and b"ALREADYEXISTS" in b"".join(data)
+    ok(M.rename("Projects", "Work"))
+    typ, data = M.list('""', "%")
+    top = b"\n".join(data).decode()
+    assert '"Work"' in top or " Work" in top
+    assert "Projects" not in top
+    typ, data = M.list('""', "Work.%")
+    assert "Work.2026" in b"".join(data).decode()
+    typ, data = M.delete("Work")
+    assert typ == "NO"                       # has children
+    ok(M.delete("Work.2026"))
+    ok(M.delete("Work"))
+    typ, data = M.delete("INBOX")
+    assert typ == "NO"
+    typ, data = M.select("Nope")
+    assert typ == "NO"
+    ok(M.subscribe("Ghost"))
+    typ, data = M.lsub('""', "*")
+    assert b"Ghost" in b"".join(data)
+    ok(M.unsubscribe("Ghost"))
+    typ, data = M.lsub('""', "*")
+    assert b"Ghost" not in b"".join(data)
+    # modified UTF-7 names round-trip
+    ok(M.create("&AMk-t&AOk-"))            # "Été"
+    typ, data = M.list('""', "&AMk-*")
+    assert b"&AMk-t&AOk-" in b"".join(data)
+    for bad in ("a..b", "a/b", ".x", "x.", "&Jjo"):
+        typ, data = M.create(bad)
+        assert typ == "NO", bad
+    M.logout()
+
+
+def test_status_and_examine(imap_server):
+    srv = imap_server()
+    deliver(srv)
+    deliver(srv)
+    M = login(srv)
+    typ, data = M.status("INBOX", "(MESSAGES UNSEEN UIDNEXT UIDVALIDITY SIZE HIGHESTMODSEQ)")
+    text = data[0].decode()
+    assert "MESSAGES 2" in text and "UNSEEN 2" in text and "UIDNEXT 3" in text
+    assert re.search(r"SIZE \d+", text) and "HIGHESTMODSEQ" in text
+    typ, data = M.select("INBOX", readonly=True)
+    typ, resp = M.fetch("1", "(BODY[])")
+    typ, resp = M.fetch("1", "(FLAGS)")
+    assert "\\Seen" not in resp[0].decode()   # EXAMINE: no implicit \Seen
+    typ, data = M.store("1", "+FLAGS", "\\Deleted")
+    assert typ == "NO"
+    M.logout()
+
+
+def test_append_copy_move_expunge(imap_server):
+    srv = imap_server()
+    M = login(srv)
+    msg = message(subject="appended")
+    typ, data = M.append("Drafts", "(\\Draft $Later)",
+                         imaplib.Time2Internaldate(1700000000), msg)
+    assert typ == "OK"
+    m = re.search(rb"APPENDUID (\d+) (\d+)", data[0])
+    assert m, data
+    M.select("Drafts")
+    typ, resp = M.fetch("1", "(FLAGS INTERNALDATE BODY.PEEK[])")
+    assert "\\Draft" in resp[0][0].decode() and "$Later" in resp[0][0].decode()
+    assert "14-Nov-2023" in resp[0][0].decode()
+    assert resp[0][1] == msg
+    typ, data = M.copy("1", "Archive")
+    assert b"COPYUID" in data[0]
+    typ, data = M.uid("MOVE", "1", "Trash")
+    assert typ == "OK"
+    typ, data = M.select("Drafts")
+    assert data == [b"0"]
+    M.select("Trash")
+    typ, resp = M.fetch("1", "(BODY.PEEK[])")
+    assert resp[0][1] == msg
+    M.store("1", "+FLAGS", "\\Deleted")
+    typ, data = M.expunge()
+    assert data == [b"1"]
+    typ, data = M.select("Archive")
+    assert data == [b"1"]
+    typ, data = M.append("Nope", None, None, msg)
+    assert typ == "NO" and b"TRYCREATE" in data[0]
+    M.logout()
+
+
+def test_multiappend_and_huge_literal(imap_server):
+    srv = imap_server()
+    r = Raw(srv)
+    r.cmd(f"LOGIN {USER} {PASSWORD}")
+    a, b = message(subject="one"), message(subject="two")
+    r.send(f"m APPEND INBOX {{{len(a)}+}}\r\n".encode() + a +
+           f" (\\Seen) {{{len(b)}+}}\r\n".encode() + b + b"\r\n")
+    tagged, _ = r.until("m")
+    assert re.search(rb"APPENDUID \d+ 1:2", tagged), tagged
+    # an announced 4 GiB literal is refused before anything is read
+    r.send("h APPEND INBOX {4294967295}\r\n")
+    line = r.readline()
+    assert line.startswith(b"h NO") or line.startswith(b"h BAD"), line
+    tagged, _ = r.cmd("NOOP")
+    assert b"OK" in tagged
+    r.close()
+
+
+def test_hostile_input(imap_server):
+    srv = imap_server()
+    r = Raw(srv)
+    tagged, _ = r.cmd("LOGIN " + "x" * 20000 + " y")
+    assert b"BAD" in tagged
+    r.cmd(f"LOGIN {USER} {PASSWORD}")
+    tagged, _ = r.cmd("SELECT INBOX")
+    tagged, _ = r.cmd("FETCH 1:4294967295 FLAGS")
+    assert b"OK" in tagged or b"BAD" in tagged
+    tagged, _ = r.cmd("SEARCH " + "(" * 200 + "ALL" + ")" * 200)
+    assert b"BAD" in tagged
+    tagged, _ = r.cmd('CREATE "a\x01b"')
+    assert b"NO" in tagged or b"BAD" in tagged
+    tagged, _ = r.cmd("NOOP")
+    assert tagged.startswith(b"t") and b"OK" in tagged
+    r.close()
+
+
+# --- several sessions, IDLE ---
+
+def test_two_sessions_see_each_other(imap_server):
+    srv = imap_server()
+    deliver(srv)
+    deliver(srv)
+    A, B = login(srv), login(srv)
+    A.select("INBOX")
+    B.select("INBOX")
+    A.store("1", "+FLAGS", "\\Flagged")
+    typ, data = B.noop()
+    assert any(b"\\Flagged" in x for x in B.untagged_responses.get("FETCH", [])), \
+        B.untagged_responses
+    A.store("2", "+FLAGS", "\\Deleted")
+    A.expunge()
+    B.noop()
+    assert B.untagged_responses.get("EXPUNGE") == [b"2"]
+    deliver(srv)
+    B.noop()
+    assert b"2" in B.untagged_responses.get("EXISTS", [])
+    A.logout()
+    B.logout()
+
+
+def test_idle_wakes_on_delivery(imap_server):
+    srv = imap_server()
+    r = Raw(srv)
+    r.cmd(f"LOGIN {USER} {PASSWORD}")
+    r.cmd("SELECT INBOX")
+    r.send("i IDLE\r\n")
+    assert r.readline().startswith(b"+")
+    t0 = time.time()
+    deliver(srv)
+    r.sock.settimeout(10)
+    line = r.readline()
+    assert line == b"* 1 EXISTS\r\n", line
+    r.send("DONE\r\n")
+    tagged, _ = r.until("i")
+    assert tagged.startswith(b"i OK")
+    r.close()
+
+
+# --- CONDSTORE / QRESYNC ---
+
+def test_condstore_qresync(imap_server):
+    srv = imap_server()
+    for _ in range(3):
+        deliver(srv)
+    r = Raw(srv)
+    r.cmd(f"LOGIN {USER} {PASSWORD}")
+    r.cmd("ENABLE QRESYNC")
+    tagged, lines = r.cmd("SELECT INBOX")
+    uidvalidity = int(re.search(rb"UIDVALIDITY (\d+)", b"".join(lines)).group(1))
+    modseq = int(re.search(rb"HIGHESTMODSEQ (\d+)", b"".join(lines)).group(1))
+    tagged, lines = r.cmd("STORE 1 +FLAGS (\\Seen)")
+    m1 = int(re.search(rb"MODSEQ \((\d+)\)", lines[0]).group(1))
+    assert m1 > modseq
+    tagged, lines = r.cmd(f"STORE 1 (UNCHANGEDSINCE {modseq}) +FLAGS (\\Flagged)")
+    assert b"MODIFIED 1" in tagged
+    tagged, lines = r.cmd(f"FETCH 1:* (FLAGS) (CHANGEDSINCE {modseq})")
+    assert len(lines) == 1 and b"MODSEQ" in lines[0]
+    r.cmd("STORE 3 +FLAGS (\\Deleted)")
+    tagged, lines = r.cmd("EXPUNGE")
+    assert b"* VANISHED 3" in b"".join(lines)
+    r.cmd("CLOSE")
+    tagged, lines = r.cmd(f"SELECT INBOX (QRESYNC ({uidvalidity} {modseq}))")
+    text = b"".join(lines)
+    assert b"VANISHED (EARLIER) 3" in text, text
+    assert re.search(rb"\* 1 FETCH \(UID 1 FLAGS \(\\Seen\)", text), text
+    r.close()
+
+
+def test_compress_deflate(imap_server):
+    srv = imap_server()
+    r = Raw(srv)
+    r.cmd(f"LOGIN {USER} {PASSWORD}")
+    tagged, _ = r.cmd("COMPRESS DEFLATE")
+    assert tagged.startswith(b"t2 OK")
+    co = zlib.compressobj(wbits=-15)
+    de = zlib.decompressobj(wbits=-15)
+    r.sock.sendall(co.compress(b"c1 NOOP\r\n") + co.flush(zlib.Z_SYNC_FLUSH))
+    out = b""
+    r.sock.settimeout(5)
+    while b"c1 " not in out:
+        out += de.decompress(r.sock.recv(4096))
+    assert b"c1 OK" in out
+    r.close()
+
+
+def test_id_namespace_enable(imap_server):
+    srv = imap_server()
+    r = Raw(srv)
+    tagged, lines = r.cmd('ID ("name" "pytest")')
+    assert b'"name" "mailkeep"' in lines[0]
+    r.cmd(f"LOGIN {USER} {PASSWORD}")
+    tagged, lines = r.cmd("NAMESPACE")
+    assert lines[0] == b'* NAMESPACE (("" ".")) NIL NIL\r\n'
+    tagged, lines = r.cmd("ENABLE CONDSTORE X-UNKNOWN")
+    assert lines[0] == b"* ENABLED CONDSTORE\r\n"
+    r.close()
+
+
+def test_shutdown_says_bye(imap_server):
+    srv = imap_server()
+    r = Raw(srv)
+    r.cmd(f"LOGIN {USER} {PASSWORD}")
+    srv.stop()
+    rest = r.f.read()
+    assert b"* BYE" in rest
