@@ -1,6 +1,7 @@
 /* deliver: local delivery passes. */
 #include "queue/deliver.h"
 
+#include <event2/event.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +17,18 @@
 #include "store/store.h"
 
 #define STORE_CACHE 32		/* open account stores kept between passes */
+/* Full-text indexing happens after delivery, in the queue's idle time:
+ * this many messages per turn of the event loop, starting this long
+ * after the last delivery pass (a burst of mail is stored first). */
+#define FTS_STEP 32
+#define FTS_DELAY_MS 50
 
 struct open_store {
 	int64_t account;
 	struct store *st;
 	bool touched;		/* delivered to in this pass: needs sync */
 	bool failed;		/* sync failed: this pass's deliveries are void */
+	bool fts_due;		/* has messages without full-text rows */
 };
 
 /* One recipient's outcome in the current pass. */
@@ -38,6 +45,40 @@ struct outcome {
 
 static struct open_store stores[STORE_CACHE];
 static size_t nstores;
+static struct event *fts_ev;
+
+/* One step of full-text indexing for the first store that needs it. */
+static void on_fts(evutil_socket_t fd, short what, void *arg)
+{
+	struct timeval next = { 0, 1000 };
+
+	(void)fd; (void)what; (void)arg;
+	for (size_t i = 0; i < nstores; i++) {
+		const char *why = NULL;
+		size_t done = 0;
+		if (!stores[i].fts_due)
+			continue;
+		if (store_fts_catch_up(stores[i].st, FTS_STEP, &done, &why) < 0) {
+			log_error("account=%lld event=fts-index-failed reason=\"%s\" "
+				  "action=\"indexed at the first search\"",
+				  (long long)stores[i].account, why);
+			stores[i].fts_due = false;
+		} else if (done < FTS_STEP) {
+			stores[i].fts_due = false;
+		}
+		evtimer_add(fts_ev, &next);	/* more, after other events */
+		return;
+	}
+}
+
+static void schedule_fts(void)
+{
+	struct timeval later = { 0, FTS_DELAY_MS * 1000 };
+
+	if (fts_ev == NULL)
+		fts_ev = evtimer_new(proc_base, on_fts, NULL);
+	evtimer_add(fts_ev, &later);
+}
 
 int deliver_init(const char **error_r)
 {
@@ -58,6 +99,10 @@ static void close_stores(void)
 
 void deliver_shutdown(void)
 {
+	if (fts_ev != NULL) {
+		event_free(fts_ev);
+		fts_ev = NULL;
+	}
 	close_stores();
 	lookup_shutdown();
 }
@@ -85,6 +130,7 @@ static struct open_store *get_store(int64_t account, const char **error_r)
 			return &stores[i];
 	if (store_open(&st, proc_cfg.data_dir, account, true, error_r) < 0)
 		return NULL;
+	store_set_fts_at_delivery(st, false);	/* on_fts does it */
 	if (nstores == STORE_CACHE && all_touched())
 		sync_stores(pass_outcomes, pass_noutcomes);	/* frees slots */
 	if (nstores == STORE_CACHE) {
@@ -97,7 +143,7 @@ static struct open_store *get_store(int64_t account, const char **error_r)
 			}
 		}
 	}
-	stores[nstores] = (struct open_store){ account, st, false, false };
+	stores[nstores] = (struct open_store){ account, st, false, false, false };
 	return &stores[nstores++];
 }
 
@@ -201,8 +247,11 @@ static void sync_stores(struct outcome *os, size_t n)
 					os[k].error = "4.3.0 mailbox sync failed";
 				}
 	for (size_t i = 0; i < nstores; i++) {
-		if (stores[i].touched && !stores[i].failed)
+		if (stores[i].touched && !stores[i].failed) {
 			notify_imap(stores[i].account);
+			stores[i].fts_due = true;
+			schedule_fts();
+		}
 		if (stores[i].failed) {
 			/* reopen next time: its state is unknown now */
 			store_close(stores[i].st);

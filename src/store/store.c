@@ -12,7 +12,12 @@
  * exactly once.
  *
  * The batch holds the index write lock from its first store_deliver to
- * store_sync, so other processes (IMAP) wait for it: sync promptly. */
+ * store_sync, so other processes (IMAP) wait for it: sync promptly.
+ *
+ * Each new file is parsed once right after it is written (it is still in
+ * the page cache): its ENVELOPE, BODY and BODYSTRUCTURE, and unless
+ * store_set_fts_at_delivery turned it off its text for the full-text
+ * index, go into the index row, so IMAP never parses it again. */
 #include "store/store.h"
 
 #include <errno.h>

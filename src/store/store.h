@@ -2,11 +2,16 @@
  *
  *   DATA/accounts/<id>/Maildir/    INBOX (cur/ new/ tmp/) and the Maildir++
  *                                  folders .Sent .Drafts .Junk .Trash .Archive
- *   DATA/accounts/<id>/index.db    mailboxes, UIDs, flags, MODSEQ, expunged
+ *   DATA/accounts/<id>/index.db    mailboxes, UIDs, flags, keywords, MODSEQ,
+ *                                  expunged, subscriptions, cached
+ *                                  ENVELOPE/BODYSTRUCTURE, full-text index
  *
  * The message files are plain Maildir and the truth; the index can be
- * rebuilt from them (store_reindex). Nothing in this interface names the
- * index engine, so it can later move to PostgreSQL + an object store.
+ * rebuilt from them (store_reindex: system flags come back from the file
+ * names, keywords and subscriptions do not). Nothing in this interface
+ * names the index engine, so it can later move to PostgreSQL + an object
+ * store. This header is delivery (the queue process); IMAP and POP3 use
+ * store_mail.h.
  *
  * Delivery is exactly-once per delivery key: the file name is derived from
  * the key, store_open reconciles files with the index, and a redelivery of a
@@ -84,6 +89,12 @@ int store_sync(struct store *st, const char **error_r);
  * made at the first SEARCH BODY/TEXT of the mailbox instead. ENVELOPE and
  * BODYSTRUCTURE are cached either way. */
 void store_set_fts_at_delivery(struct store *st, bool on);
+/* Give up to max messages that lack one their full-text rows (after
+ * deliveries made with the above off; the queue calls this when idle, so
+ * the index is filled soon after delivery without slowing it down).
+ * *done_r says how many were indexed: fewer than max means none is left. */
+int store_fts_catch_up(struct store *st, size_t max, size_t *done_r,
+		       const char **error_r);
 /* Number of messages in mailbox; -1 if it does not exist. */
 int store_mailbox_count(struct store *st, const char *mailbox,
 			uint64_t *messages_r);

@@ -39,8 +39,12 @@ void store_cache_free(struct store_cache *c)
 	buf_free(&c->body_text);
 }
 
+/* Bytes that may still go in: none once something was cut, so that a cut
+ * text is a prefix of the whole. */
 static size_t text_room(const struct text_out *t)
 {
+	if (!*t->full)
+		return 0;
 	if (t->max == 0)
 		return SIZE_MAX;
 	return *t->used >= t->max ? 0 : t->max - *t->used;
@@ -73,7 +77,7 @@ static void header_text(struct text_out *t, const char *hdr, size_t len)
 	struct buf line = BUF_INIT;
 
 	mime_header_iter_init(&it, hdr, len);
-	while (text_room(t) > 0 && mime_header_next(&it, &f) == 1) {
+	while (*t->full && mime_header_next(&it, &f) == 1) {
 		buf_reset(&line);
 		if (f.name_len > 0) {
 			rfc2047_utf8_append(f.name, f.name_len, &line);
@@ -148,8 +152,7 @@ static void leaf_text(struct text_out *t, const struct mime_message *msg,
 	const char *cs = mime_params_get(&p->params, "charset");
 
 	if (room == 0) {
-		if (p->end_off > p->body_off)
-			*t->full = false;
+		*t->full = false;	/* it would add at least its "\n" */
 		return;
 	}
 	if (decode_part(msg, p, &raw, room))

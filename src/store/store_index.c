@@ -301,7 +301,8 @@ static int schema(struct store_index *ix, bool create, const char **error_r)
 int store_index_open(struct store_index *ix, const char *path, bool create,
 		     const char **error_r)
 {
-	int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+		    (create ? SQLITE_OPEN_CREATE : 0);
 	int fd;
 
 	memset(ix, 0, sizeof(*ix));

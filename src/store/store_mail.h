@@ -12,9 +12,9 @@
  *
  * Every call is one transaction of its own, durable when it returns
  * (files fsynced before the index commits); another process's
- * transaction is waited for (STORE_INDEX_BUSY_TIMEOUT_MS). Calls fail
- * with "delivery batch open" while this handle has store_deliver calls
- * not yet synced. Callbacks run outside any transaction and may call the
+ * transaction is waited for (up to STORE_INDEX_BUSY_TIMEOUT_MS). Calls
+ * that change the store fail with "delivery batch open" while this handle
+ * has store_deliver calls not yet synced. Callbacks run outside any transaction and may call the
  * store again; a callback returning non-0 stops the calls, and the
  * function still returns 0. Strings handed to callbacks live until the
  * callback returns. Fallible calls return -1 with a static reason in
@@ -98,7 +98,8 @@ struct store_mailbox_state {
 	const char *special_use;	/* static string or NULL */
 };
 
-/* SELECT / EXAMINE / STATUS by name: 1 found, 0 no such mailbox. */
+/* SELECT / EXAMINE / STATUS by name: 1 found, 0 no such mailbox, -1 an
+ * invalid name or an index error. */
 int store_mailbox_open(struct store *st, const char *name,
 		       struct store_mailbox_state *state_r, const char **error_r);
 /* Fresh state of an id: 1, or 0 when the mailbox is gone. */
@@ -121,7 +122,9 @@ struct store_msg {
 typedef int store_msg_cb(void *ctx, const struct store_msg *m);
 
 /* Messages with uid >= uid_min in UID order, read STORE_LIST_CHUNK at a
- * time (each chunk one snapshot). */
+ * time (each chunk one snapshot). An id that is gone lists nothing (as do
+ * store_msg_get and store_changes); the calls that change messages fail
+ * with "no such mailbox" instead. */
 int store_msg_list(struct store *st, int64_t mailbox_id, uint32_t uid_min,
 		   store_msg_cb *cb, void *ctx, const char **error_r);
 /* The given UIDs (ascending); UIDs that do not exist are skipped. */

@@ -218,3 +218,58 @@ int store_search_text(struct store *st, int64_t mailbox_id,
 	buf_free(&s.scratch);
 	return ret;
 }
+
+/* --- catching up after delivery (the queue's idle time) --- */
+
+struct catch_up {
+	int64_t ids[256];
+	size_t n;
+};
+
+static int collect_mailbox(int64_t id, const char *name, uint32_t uidvalidity,
+			   void *ctx)
+{
+	struct catch_up *c = ctx;
+
+	(void)name; (void)uidvalidity;
+	if (c->n < sizeof(c->ids) / sizeof(c->ids[0]))
+		c->ids[c->n++] = id;
+	return 0;
+}
+
+int store_fts_catch_up(struct store *st, size_t max, size_t *done_r,
+		       const char **error_r)
+{
+	struct catch_up c = { .n = 0 };
+	struct search s;
+	struct buf dir = BUF_INIT;
+	int ret = 0;
+
+	*done_r = 0;
+	if (store_index_mailbox_list(&st->ix, collect_mailbox, &c, error_r) < 0)
+		return -1;
+	memset(&s, 0, sizeof(s));
+	s.st = st;
+	for (size_t i = 0; ret == 0 && i < c.n && *done_r < max; i++) {
+		struct store_index_rows rows = { NULL, 0, 0 };
+		size_t want = max - *done_r;
+		s.mailbox_id = c.ids[i];
+		if (store_folder_of(st, c.ids[i], &dir, NULL, NULL, error_r) != 1)
+			continue;	/* gone meanwhile */
+		if (store_index_fts_missing(&st->ix, c.ids[i],
+					    want < STORE_FTS_LAZY_BATCH ? want :
+					    STORE_FTS_LAZY_BATCH, &rows) < 0) {
+			*error_r = "cannot read index";
+			ret = -1;
+		} else if (rows.count > 0) {
+			ret = index_batch(&s, buf_cstr(&dir), &rows);
+			if (ret < 0)
+				*error_r = s.error;
+			*done_r += rows.count;
+			i--;	/* the same mailbox again, until it has none left */
+		}
+		store_index_rows_free(&rows);
+	}
+	buf_free(&dir);
+	return ret;
+}
