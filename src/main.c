@@ -80,7 +80,7 @@ static int cmd_help(const char *config, int argc, char **argv)
 static const struct command commands[] = {
 	{ "serve", cmd_serve, "run the mail server (foreground, logs to stderr)" },
 	{ "config", cmd_config, "check | options: validate the configuration, list options" },
-	{ "user", cli_user, "add|del|passwd|list ADDRESS: mail accounts" },
+	{ "user", cli_user, "add|del|passwd|check ADDRESS, list, import FILE: mail accounts" },
 	{ "alias", cli_alias, "add|del|list ALIAS [TARGET...]: aliases, @domain catch-alls" },
 	{ "domain", cli_domain, "add|del|list DOMAIN: mail domains added at run time" },
 	{ "dkim", cli_dkim, "genkey|del DOMAIN SELECTOR, list: DKIM signing keys" },

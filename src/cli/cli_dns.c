@@ -242,8 +242,11 @@ int cli_dns_print_records(struct cli_env *env, const char *only, FILE *out)
 	cli_dns_host(env, &a, &h);
 	buf_printf(&text, "; DNS records for %s, made by `mailkeep dns records` "
 		   "(mailkeep %s).\n; Names are absolute (they end in a dot). "
-		   "Public addresses: %s.\n", only ? only : "every mail domain",
-		   MAILKEEP_VERSION, a.source);
+		   "Public addresses:", only ? only : "every mail domain",
+		   MAILKEEP_VERSION);
+	for (size_t i = 0; i < a.n; i++)
+		buf_printf(&text, "%s %s", i ? "," : "", a.v[i]);
+	buf_printf(&text, "%s (%s).\n", a.n ? "" : " none known", a.source);
 	dnsrec_host_text(&h, &text);
 	for (size_t i = 0; i < domains.n; i++) {
 		struct cli_dns_plan p;

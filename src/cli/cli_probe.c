@@ -338,6 +338,7 @@ int cli_probe_https(const char *host, const char *path, const char *ip,
 	}
 	curl_easy_cleanup(h);
 	curl_slist_free_all(res);
+	curl_global_cleanup();
 	buf_free(&url);
 	buf_free(&pin);
 	return rc;

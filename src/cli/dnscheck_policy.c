@@ -74,7 +74,7 @@ void dnscheck_spf_result(struct dnscheck_report *r,
 
 	if (res == SPF_PASS) {
 		dnscheck_add(r, DNSCHECK_PASS, "spf", want->domain, NULL, "%s: pass "
-			     "(%s; %u DNS lookups)", ip, reason, queries);
+			     "(%s; %u DNS queries)", ip, reason, queries);
 	} else if (res == SPF_PERMERROR && over_limit(reason)) {
 		spf_fix(&fix, want, "drop include:, a, mx, ptr and exists terms "
 			"you do not need, or write addresses as ip4:/ip6:; mailkeep "

@@ -196,6 +196,7 @@ def test_schema_migration_adds_the_table(srv):
     run(srv, "domain", "list")          # creates mailkeep.db at the newest schema
     db = sqlite3.connect(os.path.join(srv.data, "mailkeep.db"))
     db.execute("DROP TABLE dkim_keys")
+    db.execute("ALTER TABLE accounts DROP COLUMN scram_secret")   # schema 3
     db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     db.commit()
     db.close()
@@ -203,7 +204,7 @@ def test_schema_migration_adds_the_table(srv):
     db = sqlite3.connect(os.path.join(srv.data, "mailkeep.db"))
     try:
         assert db.execute("SELECT value FROM meta WHERE key='schema_version'"
-                          ).fetchone()[0] == "2"
+                          ).fetchone()[0] == "3"
         assert db.execute("SELECT domain, selector, type, bits FROM dkim_keys"
                           ).fetchall() == [("example.org", "m", "ed25519", 256)]
     finally:
