@@ -446,10 +446,16 @@ static void list_write(struct list_req *q, const struct list_entry *e,
 		status_line(q->s, e->name, &q->status_items);
 }
 
+/* INBOX first, then by name (the order most servers answer in). */
 static int cmp_entry(const void *a, const void *b)
 {
-	return strcmp(((const struct list_entry *)a)->name,
-		      ((const struct list_entry *)b)->name);
+	const char *x = ((const struct list_entry *)a)->name;
+	const char *y = ((const struct list_entry *)b)->name;
+	bool xi = strcmp(x, "INBOX") == 0, yi = strcmp(y, "INBOX") == 0;
+
+	if (xi || yi)
+		return yi - xi;
+	return strcmp(x, y);
 }
 
 static bool parse_list_options(struct list_req *q, const struct imap_arg *a,

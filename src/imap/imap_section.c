@@ -331,29 +331,62 @@ uint64_t imap_section_size(const struct mime_message *msg,
 
 /* Send bytes [skip, skip+*left) of one range as IMAP sees it: LF alone
  * becomes CRLF, NUL becomes 0x80. *skip and *left count down. */
+/* The next byte in data[i..end) that IMAP sees changed: a bare LF (sent
+ * as CRLF) or a NUL (sent as 0x80); end if none. */
+static size_t next_special(const char *data, size_t i, size_t end)
+{
+	while (i < end) {
+		const char *lf = memchr(data + i, '\n', end - i);
+		const char *nul = memchr(data + i, '\0', end - i);
+		size_t j = lf ? (size_t)(lf - data) : end;
+
+		if (nul != NULL && (size_t)(nul - data) < j)
+			return (size_t)(nul - data);
+		if (j == end || j == 0 || data[j - 1] != '\r')
+			return j;
+		i = j + 1;	/* a CRLF: goes out as it is */
+	}
+	return end;
+}
+
+/* Append bytes as IMAP sees them, after skipping *skip of them, at most
+ * *left; runs of unchanged bytes are copied whole. */
 static void write_range(const char *data, size_t off, size_t len,
 			uint64_t *skip, uint64_t *left, struct buf *out)
 {
-	for (size_t i = off; i < off + len && *left > 0; i++) {
-		char c = data[i];
-		bool bare_lf = c == '\n' && (i == 0 || data[i - 1] != '\r');
+	size_t i = off, end = off + len;
 
-		if (bare_lf) {
+	while (i < end && *left > 0) {
+		size_t j = next_special(data, i, end), run = j - i, n;
+
+		n = *skip < run ? (size_t)*skip : run;
+		*skip -= n;
+		i += n;
+		run -= n;
+		n = *left < run ? (size_t)*left : run;
+		buf_append(out, data + i, n);
+		*left -= n;
+		i += n;
+		if (i < j || i == end || *left == 0)
+			continue;
+		/* data[i] is a bare LF or a NUL */
+		if (data[i] == '\n') {
 			if (*skip > 0)
 				(*skip)--;
-			else if (*left > 0) {
+			else {
 				buf_appendc(out, '\r');
 				(*left)--;
 			}
 			if (*left == 0)
 				break;
 		}
-		if (*skip > 0) {
+		if (*skip > 0)
 			(*skip)--;
-			continue;
+		else {
+			buf_appendc(out, data[i] == '\0' ? (char)0x80 : data[i]);
+			(*left)--;
 		}
-		buf_appendc(out, c == '\0' ? (char)0x80 : c);
-		(*left)--;
+		i++;
 	}
 }
 

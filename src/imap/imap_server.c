@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon/proc.h"
@@ -24,6 +25,11 @@
 #define MAX_LISTENERS 64
 #define IP_BUCKETS 1024
 #define SHUTDOWN_ABORT 5	/* seconds before open sessions are cut */
+/* A store stays open this long after its last session (opening one
+ * reconciles the Maildir with the index: a directory scan), for at most
+ * this many accounts. */
+#define ACCOUNT_IDLE_KEEP 600
+#define ACCOUNT_IDLE_MAX 64
 
 struct ip_count {
 	struct ip_count *next;
@@ -47,7 +53,8 @@ static struct auth_wait *auth_waits;
 static SSL_CTX *tls_ctx;
 static uint32_t next_reqid = 1, next_conn_id = 1;
 static bool stopping;
-static struct event *abort_ev;
+static struct event *abort_ev, *sweep_ev;
+static unsigned nidle_accounts;
 
 SSL_CTX *imap_server_tls(void)
 {
@@ -64,6 +71,15 @@ uint32_t imap_server_conn_id(void)
 	if (next_conn_id == 0)
 		next_conn_id = 1;
 	return next_conn_id++;
+}
+
+static void sweep_accounts(bool force);
+
+/* Close the stores kept open (their indexes end cleanly), then exit. */
+static void server_exit(void)
+{
+	sweep_accounts(true);
+	proc_exit(0);
 }
 
 /* --- connection limits --- */
@@ -140,7 +156,7 @@ void imap_server_conn_closed(const char *ip)
 	}
 	nconns--;
 	if (stopping && nconns == 0)
-		proc_exit(0);
+		server_exit();
 }
 
 /* --- accounts --- */
@@ -151,7 +167,8 @@ struct imap_account *imap_server_account_get(int64_t id, const char **error_r)
 
 	for (a = accounts; a != NULL; a = a->next)
 		if (a->id == id) {
-			a->refs++;
+			if (a->refs++ == 0)
+				nidle_accounts--;
 			return a;
 		}
 	a = xcalloc(1, sizeof(*a));
@@ -169,17 +186,53 @@ struct imap_account *imap_server_account_get(int64_t id, const char **error_r)
 	return a;
 }
 
-void imap_server_account_put(struct imap_account *a)
+static void account_close(struct imap_account *a)
 {
 	struct imap_account **p;
 
-	if (a == NULL || --a->refs > 0)
-		return;
 	for (p = &accounts; *p != a; p = &(*p)->next)
 		;
 	*p = a->next;
 	store_close(a->store);
 	free(a);
+	nidle_accounts--;
+}
+
+/* Close the stores unused for ACCOUNT_IDLE_KEEP seconds, and the oldest
+ * unused ones beyond ACCOUNT_IDLE_MAX (force: all unused ones). */
+static void sweep_accounts(bool force)
+{
+	time_t now = time(NULL);
+	struct imap_account *a, *next, *oldest;
+
+	for (a = accounts; a != NULL; a = next) {
+		next = a->next;
+		if (a->refs == 0 && (force || now - a->idle_since >= ACCOUNT_IDLE_KEEP))
+			account_close(a);
+	}
+	while (nidle_accounts > ACCOUNT_IDLE_MAX) {
+		oldest = NULL;
+		for (a = accounts; a != NULL; a = a->next)
+			if (a->refs == 0 && (oldest == NULL ||
+					     a->idle_since < oldest->idle_since))
+				oldest = a;
+		account_close(oldest);
+	}
+}
+
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what; (void)arg;
+	sweep_accounts(false);
+}
+
+void imap_server_account_put(struct imap_account *a)
+{
+	if (a == NULL || --a->refs > 0)
+		return;
+	a->idle_since = time(NULL);
+	nidle_accounts++;
+	sweep_accounts(false);
 }
 
 void imap_server_account_changed(struct imap_account *a)
@@ -337,6 +390,10 @@ static void load_tls(void)
 
 static void on_start(void)
 {
+	struct timeval every = { 60, 0 };
+
+	sweep_ev = event_new(proc_base, -1, EV_PERSIST, on_sweep, NULL);
+	evtimer_add(sweep_ev, &every);
 	load_tls();
 	for (size_t i = 0; i < nlisteners; i++)
 		evconnlistener_enable(listeners[i]);
@@ -366,7 +423,7 @@ static void on_shutdown(void)
 		evconnlistener_free(listeners[i]);
 	nlisteners = 0;
 	if (nconns == 0)
-		proc_exit(0);
+		server_exit();
 	abort_ev = evtimer_new(proc_base, on_abort_timer, NULL);
 	evtimer_add(abort_ev, &tv);
 	imap_session_shutdown_all();

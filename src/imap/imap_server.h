@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "lib/buf.h"
 
@@ -25,6 +26,7 @@ struct imap_account {
 	unsigned nimap;
 	bool pop3_locked;		/* RFC 1939 §8: one POP3 maildrop lock */
 	uint64_t counter;		/* store_change_counter last looked at */
+	time_t idle_since;		/* refs became 0 (kept open a while) */
 };
 
 int imap_server_main(const char *config_path);

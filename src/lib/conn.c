@@ -6,6 +6,8 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -93,6 +95,7 @@ struct conn *conn_new(struct event_base *base, int fd, SSL_CTX *tls,
 		      const struct conn_ops *ops, void *ctx)
 {
 	struct conn *c = xcalloc(1, sizeof(*c));
+	int one = 1;
 
 	c->base = base;
 	c->fd = fd;
@@ -102,6 +105,9 @@ struct conn *conn_new(struct event_base *base, int fd, SSL_CTX *tls,
 	c->write_secs = 300;
 	c->later = evtimer_new(base, on_later, c);
 	evutil_make_socket_nonblocking(fd);
+	/* Replies often go out in more than one write: without this, the
+	 * tail of one waits for the client's delayed ACK (40 ms). */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (tls != NULL)
 		c->bev = tls_bev(c, tls);
 	if (c->bev == NULL) {

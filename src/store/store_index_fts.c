@@ -15,9 +15,11 @@
 #define Q_FTS_MISSING                                                       \
 	"SELECT " ROW_COLS " FROM messages WHERE mailbox_id = ?1"           \
 	" AND fts_id IS NULL ORDER BY uid LIMIT ?2"
+/* CROSS JOIN keeps SQLite from walking messages and matching per row:
+ * the index's hits come first (1.4 s -> 2 ms for 100 hits in 10,000). */
 #define Q_FTS_CANDIDATES                                                    \
 	"SELECT m.uid, fts.hdr, fts.body FROM fts"                          \
-	" JOIN messages m ON m.fts_id = fts.rowid"                          \
+	" CROSS JOIN messages m ON m.fts_id = fts.rowid"                    \
 	" WHERE fts MATCH ?1 AND m.mailbox_id = ?2 ORDER BY m.uid"
 #define Q_FTS_TEXTS                                                         \
 	"SELECT m.uid, f.hdr, f.body FROM messages m"                       \

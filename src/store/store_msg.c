@@ -46,23 +46,41 @@ int store_msg_list(struct store *st, int64_t mailbox_id, uint32_t uid_min,
 	return list_rows(st, mailbox_id, uid_min, 0, cb, ctx, error_r);
 }
 
+/* Rows of uids[i..j] (ascending, consecutive: one range query) added. */
+static int get_run(struct store *st, int64_t mailbox_id, uint32_t first,
+		   uint32_t last, struct store_index_rows *rows)
+{
+	struct store_index_rows run = { NULL, 0, 0 };
+	int ret = store_index_row_range(&st->ix, mailbox_id, first, 0,
+					(size_t)(last - first) + 1, &run);
+
+	for (size_t k = 0; ret == 0 && k < run.count; k++)
+		if (run.v[k].uid <= last)
+			store_rows_add(rows, &run.v[k]);
+	store_index_rows_free(&run);
+	return ret;
+}
+
 int store_msg_get(struct store *st, int64_t mailbox_id, const uint32_t *uids,
 		  size_t n, store_msg_cb *cb, void *ctx, const char **error_r)
 {
 	struct store_index_rows rows = { NULL, 0, 0 };
-	struct store_index_row r;
-	int ret = 0, found;
+	int ret = 0;
+	size_t i = 0;
 
-	for (size_t i = 0; ret == 0 && i < n; i++) {
-		found = store_index_row_get(&st->ix, mailbox_id, uids[i], &r);
-		if (found < 0) {
+	while (ret == 0 && i < n) {
+		/* a run of consecutive UIDs, at most STORE_LIST_CHUNK long */
+		size_t j = i;
+		while (j + 1 < n && j + 1 - i < STORE_LIST_CHUNK &&
+		       uids[j + 1] == uids[j] + 1)
+			j++;
+		if (get_run(st, mailbox_id, uids[i], uids[j], &rows) < 0) {
 			*error_r = "cannot read index";
 			ret = -1;
-		} else if (found == 1) {
-			store_rows_add(&rows, &r);
+			break;
 		}
-		store_index_row_free(&r);
-		if (ret == 0 && (rows.count == STORE_LIST_CHUNK || i + 1 == n)) {
+		i = j + 1;
+		if (rows.count >= STORE_LIST_CHUNK || i == n) {
 			if (store_rows_report(&rows, 0, cb, ctx) != 0)
 				break;
 			store_index_rows_free(&rows);

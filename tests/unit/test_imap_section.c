@@ -148,8 +148,11 @@ TEST(partial_windows)
 	CHECK_INTEQ(imap_section_parse("", 0, &sec, &err), 0);
 	imap_section_resolve(&m, &sec, &d);
 	CHECK_INTEQ(imap_section_size(&m, &d), crlf.len);
-	for (size_t off = 0; off <= crlf.len; off += 3) {
-		for (size_t len = 1; len < 7; len++) {
+	static const size_t lens[] = { 1, 2, 3, 4, 5, 6, 7, 50, 1000000 };
+
+	for (size_t off = 0; off <= crlf.len; off++) {
+		for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+			size_t len = lens[k];
 			struct buf got = BUF_INIT;
 			size_t want = off < crlf.len ? crlf.len - off : 0;
 
