@@ -3,6 +3,7 @@
 #   make test   unit + integration tests, normal and ASan/UBSan builds
 #   make fuzz   build the libFuzzer targets and run each briefly
 #   make bench  benchmarks against Postfix (bench/README.md)
+#   make bench-imap  IMAP benchmark against Dovecot (QUICK=1: smoke run)
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
@@ -13,7 +14,7 @@ PYTHON     ?= /usr/bin/python3
 FUZZ_SECONDS ?= 20
 CI_FUZZ_SECONDS ?= 5
 
-.PHONY: all build deps test-deps run test unit integration asan fuzz bench clean
+.PHONY: all build deps test-deps run test unit integration asan fuzz bench bench-imap clean
 
 all: build
 
@@ -70,6 +71,12 @@ fuzz: test-deps $(FUZZ_BUILD)/build.ninja
 bench: test-deps build
 	bench/run.sh $(BUILD)/mailkeep
 	bench/dkim.sh $(BUILD)
+
+# Meaningful numbers need an optimised build, e.g.
+#   make bench-imap BUILD=build-release MESON_OPTS=--buildtype=release
+bench-imap: build
+	@scripts/deps.sh bench
+	bench/imap.sh $(if $(QUICK),--quick) $(BUILD)/mailkeep
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
