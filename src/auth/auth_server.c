@@ -50,6 +50,44 @@ static void on_rcpt_lookup(uint32_t reqid, const uint8_t *data, size_t len)
 	buf_free(&m);
 }
 
+/* Submission: the MAIL FROM of an authenticated account must resolve to
+ * that account (its own address, sub-addresses, aliases delivering to it). */
+static uint32_t sender_owned(int64_t account, const char *addr)
+{
+	struct resolve_result res;
+	const char *why = NULL;
+	enum resolve_status rs = lookup_resolve(&proc_cfg, addr, &res, &why);
+	uint32_t st = rs == RESOLVE_TEMPFAIL ? SENDER_TEMPFAIL : SENDER_NOT_OWNED;
+
+	for (size_t i = 0; rs == RESOLVE_OK && i < res.naccounts; i++)
+		if (res.accounts[i] == account)
+			st = SENDER_OK;
+	resolve_result_free(&res);
+	return st;
+}
+
+static void on_sender_check(uint32_t reqid, const uint8_t *data, size_t len)
+{
+	struct ipc_reader r;
+	struct buf m = BUF_INIT;
+	int64_t account;
+	const char *addr;
+	uint32_t st = SENDER_TEMPFAIL;
+
+	ipc_r_init(&r, data, len);
+	account = (int64_t)ipc_r_u64(&r);
+	addr = ipc_r_str(&r);
+	if (ipc_r_end(&r) < 0)
+		log_error("peer=smtp event=bad-message type=sender-check");
+	else
+		st = sender_owned(account, addr);
+	log_debug("event=sender-check account=%lld address=<%s> result=%u",
+		  (long long)account, addr, st);
+	ipc_w_u32(&m, st);
+	proc_send(PROC_SMTP, MSG_SENDER_RESULT, reqid, m.ptr, m.len, -1);
+	buf_free(&m);
+}
+
 /* sasl_server's replies go back to the process that asked. */
 static void send_auth_reply(void *ctx, int peer, uint32_t reqid,
 			    const struct auth_reply *r)
@@ -107,6 +145,10 @@ static void on_msg(enum proc_role from, uint32_t type, uint32_t reqid,
 		close(fd);
 	if (from == PROC_SMTP && type == MSG_RCPT_LOOKUP) {
 		on_rcpt_lookup(reqid, data, len);
+		return;
+	}
+	if (from == PROC_SMTP && type == MSG_SENDER_CHECK) {
+		on_sender_check(reqid, data, len);
 		return;
 	}
 	if (from != PROC_MAIN && type == MSG_AUTH_STEP) {

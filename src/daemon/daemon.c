@@ -129,14 +129,6 @@ static int bind_all(void)
 	const char *why = NULL;
 
 	for (int s = 0; s < SVC_COUNT; s++) {
-		if ((s == SVC_SUBMISSION || s == SVC_SUBMISSIONS) &&
-		    cfg.listen[s].n > 0) {
-			/* not bound: a port nobody answers would hang clients */
-			log_warn("service=%s status=unavailable reason=\"not served by "
-				 "this version yet; its listen addresses are ignored\"",
-				 config_service_name(s));
-			continue;
-		}
 		for (size_t i = 0; i < cfg.listen[s].n; i++) {
 			if (bind_one(s, cfg.listen[s].v[i], &why) < 0) {
 				log_error("event=listen address=%s status=failed "

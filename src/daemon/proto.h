@@ -21,6 +21,9 @@ enum proto_msg {
 	/* smtp -> auth */
 	MSG_RCPT_LOOKUP = 100,	/* str address, u32 flags (RCPT_F_*) */
 	MSG_RCPT_RESULT,	/* u32 enum rcpt_status, str detail */
+	MSG_SENDER_CHECK,	/* u64 account id, str address: may this
+				 * authenticated account use it as MAIL FROM? */
+	MSG_SENDER_RESULT,	/* u32 enum sender_status */
 
 	/* imap|smtp <-> auth: SASL logins (auth/auth_client.h). "bytes" is
 	 * u32 length + that many raw bytes (no terminator). */
@@ -52,6 +55,13 @@ enum rcpt_status {
 	RCPT_NOT_LOCAL,		/* not our domain: relay rules apply */
 	RCPT_LOOP,		/* alias loop: 550 5.4.6 */
 	RCPT_TEMPFAIL,		/* database trouble: 451 4.3.0 */
+};
+
+/* Answers to MSG_SENDER_CHECK. */
+enum sender_status {
+	SENDER_OK = 0,		/* the address resolves to the account */
+	SENDER_NOT_OWNED,	/* 553 5.7.1 */
+	SENDER_TEMPFAIL,	/* database trouble: 451 4.3.0 */
 };
 
 /* MSG_AUTH_STEP: the service a login is for. */

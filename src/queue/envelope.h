@@ -27,7 +27,9 @@ struct envelope {
 	char *client_ip;
 	char *helo;
 	char *session;
-	char *auth_user;	/* "" when not authenticated */
+	char *auth_user;	/* "" when not authenticated; else the account
+				 * address that submitted it (587/465): the
+				 * queue DKIM-signs such mail when it sends */
 	char *headers;		/* header fields to prepend at delivery
 				 * (Authentication-Results:, ...), CRLF-ended */
 	uint32_t junk;		/* deliver into the Junk mailbox */

@@ -58,6 +58,7 @@ static void cmd_helo(struct smtp_session *s, const char *arg, bool esmtp)
 {
 	struct smtp_error err;
 	SSL_CTX *tls = smtp_server_tls();
+	const char *mechs;
 
 	if (smtp_parse_helo(arg, s->helo, sizeof(s->helo), &err) < 0) {
 		reply_error(s, &err);
@@ -73,12 +74,17 @@ static void cmd_helo(struct smtp_session *s, const char *arg, bool esmtp)
 	}
 	s->ext = SMTP_EXT_SIZE | SMTP_EXT_8BITMIME | SMTP_EXT_SMTPUTF8 |
 		 SMTP_EXT_DSN | SMTP_EXT_CHUNKING;
+	mechs = smtp_auth_mechanisms(s);
+	if (mechs != NULL)
+		s->ext |= SMTP_EXT_AUTH;
 	smtp_reply(s, "250-%s", proc_cfg.hostname);
 	smtp_reply(s, "250-PIPELINING");
 	smtp_reply(s, "250-SIZE %llu",
 		   (unsigned long long)proc_cfg.smtp_max_message_size);
 	if (s->ssl == NULL && tls != NULL)
 		smtp_reply(s, "250-STARTTLS");
+	if (mechs != NULL)	/* RFC 4954 §3 */
+		smtp_reply(s, "250-AUTH %s", mechs);
 	smtp_reply(s, "250-ENHANCEDSTATUSCODES");
 	smtp_reply(s, "250-8BITMIME");
 	smtp_reply(s, "250-DSN");
@@ -101,6 +107,8 @@ static void run_mail(struct smtp_session *s, const char *arg)
 	struct smtp_error err;
 	struct buf from = BUF_INIT;
 
+	if (!smtp_submit_mail_allowed(s))
+		return;
 	if (smtp_parse_mail(arg, s->ext, &s->mail, &err) < 0) {
 		reply_error(s, &err);
 		return;
@@ -114,6 +122,10 @@ static void run_mail(struct smtp_session *s, const char *arg)
 	s->have_mail = true;
 	envelope_free(&s->env);
 	s->env.sender = buf_detach(&from);
+	if (s->authenticated) {
+		smtp_submit_sender(s);
+		return;
+	}
 	smtp_reply(s, "250 2.1.0 Ok");
 	smtp_checks_mail(s);
 }
@@ -298,12 +310,6 @@ static void run_starttls(struct smtp_session *s, const char *arg)
 	smtp_session_starttls(s);
 }
 
-static void run_auth(struct smtp_session *s, const char *arg)
-{
-	(void)arg;
-	smtp_cmd_bad(s, "503 5.5.1 Error: authentication not enabled");
-}
-
 static const struct smtp_cmd commands[] = {
 	{ SMTP_CMD_HELO, 0, run_helo },
 	{ SMTP_CMD_EHLO, 0, run_ehlo },
@@ -318,7 +324,7 @@ static const struct smtp_cmd commands[] = {
 	{ SMTP_CMD_VRFY, 0, run_vrfy },
 	{ SMTP_CMD_EXPN, 0, run_expn },
 	{ SMTP_CMD_STARTTLS, NEED_HELO | NO_MAIL, run_starttls },
-	{ SMTP_CMD_AUTH, 0, run_auth },
+	{ SMTP_CMD_AUTH, NO_MAIL, smtp_auth_run },
 };
 
 /* The state checks of the table, with RFC 5321 4.3.2's 503 replies. */
@@ -359,6 +365,11 @@ void smtp_cmd_dispatch(struct smtp_session *s, char *line, size_t len)
 		return;
 	}
 	log_debug("session=%s command=%s", s->id, cmd.verb_text);
+	if (len + 2 > proc_cfg.smtp_max_command_line && cmd.verb != SMTP_CMD_AUTH) {
+		/* only AUTH may be longer (smtp_session.c read_command) */
+		smtp_cmd_bad(s, "500 5.5.2 Line too long");
+		return;
+	}
 	if (cmd.syntax_error) {
 		/* "MAIL" without "FROM:", "RCPT" without "TO:" */
 		smtp_cmd_bad(s, "501 5.5.4 Syntax error in parameters");

@@ -40,6 +40,8 @@ static const char *protocol_name(const struct smtp_session *s)
 		return s->ssl ? "UTF8SMTPS" : "UTF8SMTP";
 	if (!s->esmtp)
 		return "SMTP";
+	if (s->authenticated)	/* RFC 3848 §2 */
+		return s->ssl ? "ESMTPSA" : "ESMTPA";
 	return s->ssl ? "ESMTPS" : "ESMTP";
 }
 
@@ -51,11 +53,17 @@ static void received_header(struct smtp_session *s, struct buf *h)
 
 	localtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
-	buf_printf(h, "Received: from %s ([%s])\r\n\tby %s (mailkeep) with %s id %s",
-		   s->helo, s->ip, proc_cfg.hostname, protocol_name(s), s->env.qid);
+	if (s->authenticated && proc_cfg.submission_hide_client_ip)
+		buf_printf(h, "Received: from %s", s->helo);
+	else
+		buf_printf(h, "Received: from %s ([%s])", s->helo, s->ip);
+	buf_printf(h, "\r\n\tby %s (mailkeep) with %s id %s", proc_cfg.hostname,
+		   protocol_name(s), s->env.qid);
 	if (s->ssl != NULL)
 		buf_printf(h, "\r\n\t(version=%s cipher=%s)", SSL_get_version(s->ssl),
 			   SSL_get_cipher_name(s->ssl));
+	if (s->authenticated)
+		buf_printf(h, "\r\n\t(authenticated as %s)", s->auth_user);
 	/* Name the recipient only when there is one (privacy, RFC 5321 7.2). */
 	if (s->env.nrcpts == 1)
 		buf_printf(h, "\r\n\tfor <%s>", s->env.rcpts[0].addr);
@@ -111,6 +119,7 @@ void smtp_msg_file(struct smtp_session *s, int fd, const char *qid)
 	buf_reset(&s->hdr);
 	s->in_header = true;
 	s->header_too_big = false;
+	s->hdr_msgid = s->hdr_date = false;
 	smtp_checks_data_begin(s);
 	log_info("session=%s queue=%s event=data from=<%s> nrcpt=%zu", s->id, qid,
 		 s->env.sender, s->env.nrcpts);
@@ -146,6 +155,7 @@ static void emit_fields(struct smtp_session *s, const char *p, size_t n)
 			continue;
 		}
 		smtp_checks_header_field(s, p + start, i - start);
+		smtp_submit_header_field(s, p + start, i - start);
 		buf_append(&s->out, p + start, i - start);
 	}
 }
@@ -185,6 +195,7 @@ static void route(struct smtp_session *s, const char *p, size_t n)
 		return;
 	}
 	emit_fields(s, s->hdr.ptr, (size_t)end);
+	smtp_submit_missing_fields(s, &s->out);
 	buf_append(&s->out, s->hdr.ptr + end, s->hdr.len - (size_t)end);
 	buf_reset(&s->hdr);
 	s->in_header = false;
@@ -246,7 +257,8 @@ static void commit(struct smtp_session *s)
 	s->env.client_ip = strdup(s->ip);
 	s->env.helo = strdup(s->helo);
 	s->env.session = strdup(s->id);
-	s->env.auth_user = strdup("");
+	/* non-empty: submitted by this account (the queue DKIM-signs it) */
+	s->env.auth_user = strdup(s->authenticated ? s->auth_user : "");
 	envelope_pack(&s->env, &m);
 	close(s->msg_fd);	/* the queue fsyncs its own descriptor */
 	s->msg_fd = -1;
@@ -310,6 +322,7 @@ void smtp_msg_end(struct smtp_session *s)
 	if (s->in_header && !s->header_too_big) {
 		/* a message that is all header */
 		emit_fields(s, s->hdr.ptr, s->hdr.len);
+		smtp_submit_missing_fields(s, &s->out);
 		buf_reset(&s->hdr);
 		s->in_header = false;
 	}

@@ -15,6 +15,7 @@
 #include "lib/netaddr.h"
 #include "lib/xalloc.h"
 #include "smtp/smtp_checks.h"
+#include "smtp/smtp_proxy.h"
 #include "smtp/smtp_session.h"
 #include "tls/tls.h"
 
@@ -64,6 +65,8 @@ bool smtp_server_relay_allowed(const struct smtp_session *s)
 {
 	struct netaddr_cidr net;
 
+	if (s->authenticated)	/* RFC 6409 §4.1 */
+		return true;
 	for (size_t i = 0; i < proc_cfg.smtp_relay_networks.n; i++)
 		if (netaddr_parse_cidr(proc_cfg.smtp_relay_networks.v[i], &net) == 0 &&
 		    netaddr_cidr_match(&net, (const struct sockaddr *)&s->peer))
@@ -90,14 +93,14 @@ static void refuse(int fd, const char *ip, const char *reply, const char *why)
 	log_info("event=refused client=%s reason=\"%s\"", ip, why);
 }
 
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
-		      struct sockaddr *sa, int salen, void *arg)
+/* Start a session for a connection from sa (the real client, after a
+ * PROXY header), within the connection limits. */
+static void admit(int fd, int service, const struct sockaddr *sa,
+		  socklen_t salen)
 {
-	int service = (int)(intptr_t)arg;
 	char ip[64];
 	struct ip_count **pc, *c;
 
-	(void)l;
 	netaddr_ip_string(sa, ip, sizeof(ip));
 	if (stopping) {
 		refuse(fd, ip, "421 4.3.2 Service shutting down\r\n", "shutdown");
@@ -121,7 +124,19 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 	}
 	(*pc)->n++;
 	nsessions++;
-	session_link(smtp_session_start(fd, service, sa, (socklen_t)salen));
+	session_link(smtp_session_start(fd, service, sa, salen));
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
+		      struct sockaddr *sa, int salen, void *arg)
+{
+	int service = (int)(intptr_t)arg;
+
+	(void)l;
+	if (!stopping && smtp_proxy_required(service, sa))
+		smtp_proxy_read(fd, service, sa, (socklen_t)salen, admit);
+	else
+		admit(fd, service, sa, (socklen_t)salen);
 }
 
 /* Called by smtp_session.c once for every session it registers/frees. */
@@ -240,11 +255,50 @@ static void on_queue_committed(uint32_t reqid, const uint8_t *data, size_t len)
 	smtp_session_resume(s);
 }
 
+static void on_auth_reply(uint32_t reqid, const uint8_t *data, size_t len)
+{
+	struct smtp_session *s = find_waiting(reqid, SMTP_WAIT_AUTH);
+
+	if (s == NULL)
+		return;
+	s->wait = SMTP_WAIT_NONE;
+	smtp_auth_reply(s, data, len);
+	smtp_session_resume(s);
+}
+
+static void on_sender_result(uint32_t reqid, const uint8_t *data, size_t len)
+{
+	struct ipc_reader r;
+	struct smtp_session *s = find_waiting(reqid, SMTP_WAIT_SENDER);
+	uint32_t status;
+
+	ipc_r_init(&r, data, len);
+	status = ipc_r_u32(&r);
+	if (ipc_r_end(&r) < 0) {
+		log_error("peer=auth event=bad-message type=sender-result");
+		status = SENDER_TEMPFAIL;
+	}
+	if (s == NULL)
+		return;
+	s->wait = SMTP_WAIT_NONE;
+	if (!s->dead)
+		smtp_submit_sender_result(s, status);
+	smtp_session_resume(s);
+}
+
 static void on_msg(enum proc_role from, uint32_t type, uint32_t reqid,
 		   const uint8_t *data, size_t len, int fd)
 {
 	if (from == PROC_AUTH && type == MSG_RCPT_RESULT && fd < 0) {
 		on_rcpt_result(reqid, data, len);
+		return;
+	}
+	if (from == PROC_AUTH && type == MSG_AUTH_REPLY && fd < 0) {
+		on_auth_reply(reqid, data, len);
+		return;
+	}
+	if (from == PROC_AUTH && type == MSG_SENDER_RESULT && fd < 0) {
+		on_sender_result(reqid, data, len);
 		return;
 	}
 	if (from == PROC_QUEUE && type == MSG_QUEUE_CREATED) {
@@ -272,6 +326,15 @@ static void on_peer_down(enum proc_role role)
 			s->wait = SMTP_WAIT_NONE;
 			smtp_cmd_rcpt_result(s, RCPT_TEMPFAIL, "lookup service restarting");
 			smtp_session_resume(s);
+		} else if (role == PROC_AUTH && s->wait == SMTP_WAIT_AUTH) {
+			s->wait = SMTP_WAIT_NONE;
+			smtp_auth_reply(s, NULL, 0);
+			smtp_session_resume(s);
+		} else if (role == PROC_AUTH && s->wait == SMTP_WAIT_SENDER) {
+			s->wait = SMTP_WAIT_NONE;
+			if (!s->dead)
+				smtp_submit_sender_result(s, SENDER_TEMPFAIL);
+			smtp_session_resume(s);
 		} else if (role == PROC_QUEUE && s->wait == SMTP_WAIT_FILE) {
 			s->wait = SMTP_WAIT_NONE;
 			smtp_msg_file(s, -1, "");
@@ -291,7 +354,8 @@ static void on_listener(int service, int fd, const char *address)
 {
 	struct evconnlistener *l;
 
-	if (service != SVC_SMTP) {
+	if (service != SVC_SMTP && service != SVC_SUBMISSION &&
+	    service != SVC_SUBMISSIONS) {
 		/* main binds only what this version serves */
 		log_error("service=%s address=%s event=unexpected-listener",
 			  config_service_name(service), address);
@@ -311,7 +375,8 @@ static void on_listener(int service, int fd, const char *address)
 	}
 	evconnlistener_disable(l);
 	listeners[nlisteners++] = l;
-	log_info("event=listening address=%s service=smtp", address);
+	log_info("event=listening address=%s service=%s", address,
+		 config_service_name(service));
 }
 
 static void load_tls(void)
@@ -365,6 +430,7 @@ static void on_shutdown(void)
 	struct smtp_session *s, *next;
 
 	stopping = true;
+	smtp_proxy_drop_all();
 	for (size_t i = 0; i < nlisteners; i++)
 		evconnlistener_free(listeners[i]);
 	nlisteners = 0;

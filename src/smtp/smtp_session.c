@@ -22,6 +22,7 @@
 #include "tls/tls.h"
 
 #define SMTP_MAX_OUTPUT (256 * 1024)	/* stop reading while replies pile up */
+#define SMTP_AUTH_MAX_LINE 12288	/* RFC 4954 §4: AUTH lines and responses */
 
 static void on_read(struct bufferevent *bev, void *arg);
 static void on_write(struct bufferevent *bev, void *arg);
@@ -34,6 +35,7 @@ static void session_free(struct smtp_session *s)
 	smtp_msg_abort(s);
 	smtp_transaction_reset(s);
 	smtp_checks_free(s);
+	smtp_auth_gone(s);
 	buf_free(&s->chunk);
 	buf_free(&s->hdr);
 	if (s->bev != NULL)
@@ -151,10 +153,20 @@ struct smtp_session *smtp_session_start(int fd, int service,
 	s->port = netaddr_port(sa);
 	s->fd = fd;
 	evutil_make_socket_nonblocking(fd);
-	s->bev = bufferevent_socket_new(proc_base, fd, BEV_OPT_DEFER_CALLBACKS);
+	log_info("session=%s event=connect client=%s port=%u service=%s", s->id,
+		 s->ip, s->port, config_service_name(service));
+	/* RFC 8314 §3: port 465 is TLS from the first byte */
+	if (service == SVC_SUBMISSIONS && (s->bev = tls_bev(s)) == NULL)
+		log_error("session=%s event=tls-setup-failed", s->id);
+	if (s->bev == NULL) {
+		s->ssl = NULL;
+		s->bev = bufferevent_socket_new(proc_base, fd, BEV_OPT_DEFER_CALLBACKS);
+	}
 	setup_bev(s);
-	log_info("session=%s event=connect client=%s port=%u", s->id, s->ip,
-		 s->port);
+	if (service == SVC_SUBMISSIONS && s->ssl == NULL) {
+		smtp_session_close(s, "TLS not available");
+		return s;
+	}
 	greet(s);
 	return s;
 }
@@ -191,26 +203,37 @@ static void switch_to_tls(struct smtp_session *s)
 	setup_bev(s);
 	smtp_transaction_reset(s);
 	s->have_helo = false;
+	s->authenticated = false;
 	s->esmtp = false;
 	s->helo[0] = '\0';
+}
+
+static void too_long(struct smtp_session *s)
+{
+	smtp_auth_gone(s);	/* a SASL exchange, if any, ends here */
+	smtp_cmd_bad(s, "500 5.5.2 Line too long");
 }
 
 /* Handle one command line out of the input buffer; false when none. */
 static bool read_command(struct smtp_session *s, struct evbuffer *in)
 {
 	size_t eol_len = 0, max = proc_cfg.smtp_max_command_line;
+	bool sasl = s->in_sasl;
 	struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, &eol_len,
 						      EVBUFFER_EOL_CRLF);
 	size_t avail = evbuffer_get_length(in);
 	char *line;
 
+	if (smtp_submit_is_submission(s) && !s->authenticated &&
+	    max < SMTP_AUTH_MAX_LINE)
+		max = SMTP_AUTH_MAX_LINE;	/* smtp_cmd_dispatch checks non-AUTH */
 	if (eol.pos < 0) {
 		if (avail >= max) {
 			/* RFC 5321 4.5.3.1.4: a command line is at most 512
 			 * octets; drop the rest of it when it finally ends. */
 			evbuffer_drain(in, avail);
 			if (!s->discard_line)
-				smtp_cmd_bad(s, "500 5.5.2 Line too long");
+				too_long(s);
 			s->discard_line = true;
 		}
 		return false;
@@ -218,7 +241,7 @@ static bool read_command(struct smtp_session *s, struct evbuffer *in)
 	if (s->discard_line || (size_t)eol.pos + 2 > max) {
 		evbuffer_drain(in, (size_t)eol.pos + eol_len);
 		if (!s->discard_line)
-			smtp_cmd_bad(s, "500 5.5.2 Line too long");
+			too_long(s);
 		s->discard_line = false;
 		return true;
 	}
@@ -226,7 +249,11 @@ static bool read_command(struct smtp_session *s, struct evbuffer *in)
 	evbuffer_remove(in, line, (size_t)eol.pos);
 	line[eol.pos] = '\0';
 	evbuffer_drain(in, eol_len);
-	smtp_cmd_dispatch(s, line, (size_t)eol.pos);
+	if (sasl)
+		smtp_auth_line(s, line, (size_t)eol.pos);
+	else
+		smtp_cmd_dispatch(s, line, (size_t)eol.pos);
+	explicit_bzero(line, (size_t)eol.pos);	/* may be a SASL response */
 	free(line);
 	return true;
 }

@@ -34,6 +34,8 @@ enum smtp_wait {
 	SMTP_WAIT_FILE,		/* MSG_QUEUE_CREATE sent to queue */
 	SMTP_WAIT_COMMIT,	/* MSG_QUEUE_COMMIT sent to queue */
 	SMTP_WAIT_CHECKS,	/* DNS answers for SPF, DKIM, DMARC */
+	SMTP_WAIT_AUTH,		/* MSG_AUTH_STEP sent to auth */
+	SMTP_WAIT_SENDER,	/* MSG_SENDER_CHECK sent to auth */
 };
 
 struct smtp_session {
@@ -64,6 +66,16 @@ struct smtp_session {
 	bool esmtp;
 	bool have_helo;
 	unsigned ext;			/* SMTP_EXT_* advertised */
+
+	/* submission (smtp_auth.c, smtp_submit.c) */
+	uint32_t conn_id;		/* this session's SASL exchange id */
+	bool in_sasl;			/* 334 sent: the next line is a response */
+	bool sasl_started;		/* auth holds exchange state for conn_id */
+	bool authenticated;
+	int64_t account;		/* when authenticated */
+	char auth_user[320];		/* canonical address, when authenticated */
+	char sasl_mech[32];		/* for the log */
+	bool hdr_msgid, hdr_date;	/* seen in the message being received */
 
 	/* the current transaction */
 	bool have_mail;
@@ -115,6 +127,33 @@ void smtp_cmd_rcpt_result(struct smtp_session *s, uint32_t status,
 			  const char *detail);
 void smtp_transaction_reset(struct smtp_session *s);
 void smtp_cmd_bad(struct smtp_session *s, const char *reply);
+
+/* smtp_auth.c: AUTH (RFC 4954) through the auth process */
+void smtp_auth_run(struct smtp_session *s, const char *arg);
+/* A line while in_sasl: the client's response to a 334 challenge. */
+void smtp_auth_line(struct smtp_session *s, const char *line, size_t len);
+/* MSG_AUTH_REPLY for s (data NULL: auth unavailable). */
+void smtp_auth_reply(struct smtp_session *s, const uint8_t *data, size_t len);
+/* The session ends: tell auth to drop an unfinished exchange. */
+void smtp_auth_gone(struct smtp_session *s);
+/* The EHLO AUTH keyword's mechanisms, or NULL when AUTH is not offered. */
+const char *smtp_auth_mechanisms(const struct smtp_session *s);
+
+/* smtp_submit.c: submission policy (RFC 6409, RFC 3207, RFC 8314) */
+bool smtp_submit_is_submission(const struct smtp_session *s);
+/* May the session use its password here (TLS, or the loopback option)? */
+bool smtp_submit_tls_ok(const struct smtp_session *s);
+/* Before MAIL on a submission port: false after a 530 refusal. */
+bool smtp_submit_mail_allowed(struct smtp_session *s);
+/* MAIL parsed on submission: check the sender; replies 250 or 553
+ * (possibly later, through MSG_SENDER_CHECK). */
+void smtp_submit_sender(struct smtp_session *s);
+/* MSG_SENDER_RESULT for s. */
+void smtp_submit_sender_result(struct smtp_session *s, uint32_t status);
+/* Header fields a submitted message lacks (Message-ID:, Date:), CRLF-ended. */
+void smtp_submit_missing_fields(struct smtp_session *s, struct buf *out);
+/* Note Message-ID:/Date: fields of the message being received. */
+void smtp_submit_header_field(struct smtp_session *s, const char *f, size_t n);
 
 /* smtp_msg.c */
 void smtp_msg_begin(struct smtp_session *s, bool bdat);

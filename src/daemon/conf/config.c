@@ -53,6 +53,7 @@ static const char *const tls_version_values[] = { "TLSv1.2", "TLSv1.3", NULL };
 static const char *const dmarc_policy_values[] = {
 	"none", "quarantine", "reject", NULL
 };
+static const char *const sender_check_values[] = { "own", "any", NULL };
 static const char *const mta_sts_values[] = { "off", "testing", "enforce", NULL };
 
 #define KB 1024ull
@@ -129,6 +130,22 @@ static const struct opt options[] = {
 	{ "smtp", "banner", OPT_STRING, F(smtp_banner), "", 0, 0, NULL,
 	  "extra text after \"220 HOSTNAME ESMTP\" in the greeting" },
 
+	{ "submission", "sender_check", OPT_ENUM, F(submission_sender_check), "own",
+	  0, 0, sender_check_values,
+	  "own: MAIL FROM must be an address that delivers to the logged-in account; any: no check" },
+	{ "submission", "hide_client_ip", OPT_BOOL, F(submission_hide_client_ip),
+	  "no", 0, 0, NULL,
+	  "leave the client's IP address out of the Received: field of submitted mail" },
+	{ "submission", "plaintext_loopback", OPT_BOOL,
+	  F(submission_plaintext_loopback), "no", 0, 0, NULL,
+	  "allow AUTH and MAIL without STARTTLS on port 587 from loopback clients" },
+
+	{ "proxy", "trusted", OPT_LIST, F(proxy_trusted), "", 0, 0, NULL,
+	  "addresses or networks of forwarders that must begin each connection with a PROXY protocol header" },
+	{ "proxy", "services", OPT_LIST, F(proxy_services),
+	  "smtp, submission, submissions", 0, 0, NULL,
+	  "the [listen] services where [proxy] trusted applies (smtp, submission, submissions)" },
+
 	{ "delivery", "recipient_delimiter", OPT_STRING, F(recipient_delimiter),
 	  "+", 0, 0, NULL,
 	  "characters that start an address extension (alice+news@ goes to alice); empty turns it off" },
@@ -171,6 +188,14 @@ static const struct opt options[] = {
 	{ "queue", "group_commit_max", OPT_COUNT, F(queue_group_commit_max), "256",
 	  1, 100000, NULL,
 	  "most messages made durable by one batch of fsyncs" },
+	{ "queue", "retry_min", OPT_SECONDS, F(queue_retry_min), "5m", 1, 86400,
+	  NULL, "wait before the second delivery attempt; doubles after each failure" },
+	{ "queue", "retry_max", OPT_SECONDS, F(queue_retry_max), "1h", 1, 7 * 86400,
+	  NULL, "longest wait between two delivery attempts" },
+	{ "queue", "lifetime", OPT_SECONDS, F(queue_lifetime), "5d", 0, 60 * 86400,
+	  NULL, "how long temporary failures are retried before the message bounces" },
+	{ "queue", "delay_notice", OPT_SECONDS, F(queue_delay_notice), "4h", 0,
+	  60 * 86400, NULL, "tell the sender once that a message is delayed after this long; 0: never" },
 
 	{ "auth", "fail_delay_after", OPT_COUNT, F(auth_fail_delay_after), "3",
 	  1, 1000, NULL,
@@ -492,6 +517,30 @@ static int parse_line(struct config *cfg, char *line, char *section,
 }
 
 /* [publish]: addresses, report mailboxes and DNSBL zones. */
+/* [proxy]: networks must parse; only the smtp process reads PROXY yet. */
+static int validate_proxy(struct config *cfg, const char *name,
+			  struct buf *err)
+{
+	struct netaddr_cidr c;
+
+	for (size_t i = 0; i < cfg->proxy_trusted.n; i++)
+		if (netaddr_parse_cidr(cfg->proxy_trusted.v[i], &c) < 0) {
+			err_at(err, name, 0, "[proxy] trusted: '%s' is not a network",
+			       cfg->proxy_trusted.v[i]);
+			return -1;
+		}
+	for (size_t i = 0; i < cfg->proxy_services.n; i++) {
+		const char *v = cfg->proxy_services.v[i];
+		if (strcmp(v, "smtp") != 0 && strcmp(v, "submission") != 0 &&
+		    strcmp(v, "submissions") != 0) {
+			err_at(err, name, 0, "[proxy] services: '%s' is not one of "
+			       "smtp, submission, submissions", v);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int validate_publish(struct config *cfg, const char *name,
 			    struct buf *err)
 {
@@ -578,6 +627,8 @@ static int validate(struct config *cfg, const char *name, const bool *seen,
 			return -1;
 		}
 	}
+	if (validate_proxy(cfg, name, err) < 0)
+		return -1;
 	if (cfg->auth_fail_block_after < cfg->auth_fail_delay_after) {
 		err_at(err, name, 0, "%s", "[auth] fail_block_after must not be "
 		       "smaller than fail_delay_after");

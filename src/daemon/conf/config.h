@@ -25,6 +25,11 @@ enum bare_newline_policy {
 	BARE_NEWLINE_REJECT = 1,	/* the message is refused with 5xx */
 };
 
+enum submission_sender_check {
+	SENDER_CHECK_OWN = 0,	/* MAIL FROM must resolve to the account */
+	SENDER_CHECK_ANY = 1,	/* any address */
+};
+
 /* Services that can listen; index into config.listen[]. */
 enum service {
 	SVC_SMTP,
@@ -71,6 +76,15 @@ struct config {
 	struct strlist smtp_relay_networks;	/* CIDRs allowed to relay */
 	char *smtp_banner;	/* text after "220 hostname ESMTP" */
 
+	/* [submission] ports 587 and 465 (smtp/smtp_submit.c) */
+	int submission_sender_check;	/* enum submission_sender_check */
+	bool submission_hide_client_ip;	/* no client IP in Received: */
+	bool submission_plaintext_loopback;	/* AUTH without TLS from loopback */
+
+	/* [proxy] PROXY protocol v1/v2 from trusted forwarders (lib/proxy.h) */
+	struct strlist proxy_trusted;	/* CIDRs that must send a PROXY header */
+	struct strlist proxy_services;	/* [listen] keys it applies to */
+
 	/* [delivery] */
 	char *recipient_delimiter;	/* "+" ; empty disables sub-addressing */
 	char *aliases_file;	/* /etc/aliases format; empty: none */
@@ -97,6 +111,10 @@ struct config {
 
 	/* [queue] */
 	uint64_t queue_group_commit_max;	/* messages per fsync batch */
+	uint64_t queue_retry_min;	/* seconds, first retry wait (queue/retry.h) */
+	uint64_t queue_retry_max;	/* seconds, backoff cap */
+	uint64_t queue_lifetime;	/* seconds until a bounce */
+	uint64_t queue_delay_notice;	/* seconds until the delay notice, 0: none */
 
 	/* [auth] login throttling (auth/throttle.h) */
 	uint64_t auth_fail_delay_after;	/* failures before replies wait */
