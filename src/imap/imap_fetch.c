@@ -49,7 +49,69 @@ struct fetch_job {
 	bool failed_some;		/* a message could not be read */
 	uint32_t *seen;			/* got \Seen from this batch */
 	size_t nseen;
+	bool want_cache;		/* ENVELOPE, BODY or BODYSTRUCTURE */
+	struct cached {			/* this batch's cached values */
+		uint32_t uid;
+		char *v[3];		/* envelope, body, bodystructure */
+	} *cache;
+	size_t ncache;
 };
+
+static void cache_clear(struct fetch_job *f)
+{
+	for (size_t i = 0; i < f->ncache; i++)
+		for (int k = 0; k < 3; k++)
+			free(f->cache[i].v[k]);
+	f->ncache = 0;
+}
+
+static int cache_cb(void *ctx, uint32_t uid, const char *envelope,
+		    const char *body, const char *bodystructure)
+{
+	struct fetch_job *f = ctx;
+	struct cached *c = &f->cache[f->ncache++];
+
+	c->uid = uid;
+	c->v[0] = xstrdup(envelope);
+	c->v[1] = xstrdup(body);
+	c->v[2] = xstrdup(bodystructure);
+	return f->ncache == FETCH_BATCH;	/* full: stop */
+}
+
+/* The batch's cached values with one query per run of consecutive UIDs. */
+static void cache_load(struct imap_session *s, struct fetch_job *f,
+		       const uint32_t *uids, size_t n)
+{
+	const char *why = NULL;
+
+	cache_clear(f);
+	if (f->cache == NULL)
+		f->cache = xcalloc(FETCH_BATCH, sizeof(*f->cache));
+	for (size_t i = 0; i < n && f->ncache < FETCH_BATCH;) {
+		size_t j = i;
+		while (j + 1 < n && uids[j + 1] == uids[j] + 1)
+			j++;
+		if (store_msg_cached_range(s->acct->store, s->view->id, uids[i],
+					   uids[j], cache_cb, f, &why) < 0)
+			log_error("session=%s event=cache-failed reason=\"%s\"",
+				  s->id, why);
+		i = j + 1;
+	}
+}
+
+static const char *cache_find(const struct fetch_job *f, uint32_t uid, int k)
+{
+	size_t lo = 0, hi = f->ncache;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (f->cache[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < f->ncache && f->cache[lo].uid == uid ? f->cache[lo].v[k] : NULL;
+}
 
 static bool seen_now(const struct fetch_job *f, uint32_t uid)
 {
@@ -71,6 +133,8 @@ static void job_free(struct imap_job *job)
 
 	for (unsigned i = 0; i < f->nitems; i++)
 		item_free(&f->items[i]);
+	cache_clear(f);
+	free(f->cache);
 	free(f->uids);
 	free(f->seen);
 	free(f);
@@ -185,6 +249,8 @@ static int parse_item(struct fetch_job *f, const struct imap_arg *a,
 				f->need_file = true;
 			if (k == IT_FLAGS)
 				f->want_flags = true;
+			if (k == IT_ENVELOPE || k == IT_BODY || k == IT_BODYSTRUCTURE)
+				f->want_cache = true;
 			if (k == IT_MODSEQ)
 				f->want_modseq = true;
 			return 0;
@@ -196,8 +262,10 @@ static int parse_item(struct fetch_job *f, const struct imap_arg *a,
 		add(f, IT_INTERNALDATE);
 		add(f, IT_SIZE);
 		f->want_flags = true;
-		if (!str_ieq(a->str, "FAST"))
+		if (!str_ieq(a->str, "FAST")) {
 			add(f, IT_ENVELOPE);
+			f->want_cache = true;
+		}
 		if (str_ieq(a->str, "FULL"))
 			add(f, IT_BODY);
 		return 0;
@@ -344,13 +412,17 @@ static void rfc822_item(struct imap_session *s, enum item_kind k,
 	section_item(s, &tmp, msg, line);
 }
 
-static void cached_item(struct imap_session *s, enum item_kind k, uint32_t uid,
-			struct buf *line)
+static void cached_item(struct imap_session *s, const struct fetch_job *f,
+			enum item_kind k, uint32_t uid, struct buf *line)
 {
 	struct buf v = BUF_INIT;
 	const char *why = NULL;
+	const char *hit = cache_find(f, uid, k == IT_ENVELOPE ? 0 :
+					     k == IT_BODY ? 1 : 2);
 
-	if (store_msg_cached(s->acct->store, s->view->id, uid,
+	if (hit != NULL)
+		buf_appends(&v, hit);
+	else if (store_msg_cached(s->acct->store, s->view->id, uid,
 			     k == IT_ENVELOPE ? &v : NULL, k == IT_BODY ? &v : NULL,
 			     k == IT_BODYSTRUCTURE ? &v : NULL, &why) < 0)
 		log_error("session=%s event=cache-failed uid=%u reason=\"%s\"",
@@ -425,7 +497,7 @@ static int answer_message(void *ctx, const struct store_msg *m)
 			buf_printf(&line, "MODSEQ (%llu)", (unsigned long long)m->modseq);
 			break;
 		case IT_ENVELOPE: case IT_BODY: case IT_BODYSTRUCTURE:
-			cached_item(s, it->kind, m->uid, &line);
+			cached_item(s, f, it->kind, m->uid, &line);
 			break;
 		case IT_SECTION:
 			section_item(s, it, &msg, &line);
@@ -489,6 +561,8 @@ static bool fetch_step(struct imap_session *s, struct imap_job *job)
 			log_error("session=%s event=set-seen-failed reason=\"%s\"",
 				  s->id, why);
 	}
+	if (n > 0 && f->want_cache)
+		cache_load(s, f, f->uids + f->pos, n);
 	if (n > 0 && store_msg_get(s->acct->store, s->view->id, f->uids + f->pos,
 				   n, answer_message, &c, &why) < 0) {
 		log_error("session=%s event=fetch-failed reason=\"%s\"", s->id, why);

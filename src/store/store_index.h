@@ -66,6 +66,7 @@ enum store_index_stmt {
 	SIX_ROW_MOVE,
 	SIX_FTS_COPY,
 	SIX_CACHE_GET,
+	SIX_CACHE_RANGE,
 	SIX_CACHE_SET,
 	SIX_ROW_SET_FTS,
 	/* store_index_fts.c */
@@ -266,6 +267,13 @@ int store_index_row_move(struct store_index *ix, int64_t src_id,
 			 const struct store_index_msg *dst, uint32_t *uid_r);
 /* Cached ENVELOPE/BODY/BODYSTRUCTURE of a row into the bufs (NULL: not
  * wanted): 1 all there, 0 some missing or no such row, -1 error. */
+/* Cached values of the rows with first <= uid <= last, ascending; a value
+ * not computed yet is NULL. cb returns non-0 to stop. */
+typedef int store_index_cache_cb(void *ctx, uint32_t uid, const char *envelope,
+				 const char *body, const char *bodystructure);
+int store_index_cache_range(struct store_index *ix, int64_t mailbox_id,
+			    uint32_t first, uint32_t last,
+			    store_index_cache_cb *cb, void *ctx);
 int store_index_cache_get(struct store_index *ix, int64_t mailbox_id,
 			  uint32_t uid, struct buf *envelope, struct buf *body,
 			  struct buf *bodystructure);

@@ -37,6 +37,9 @@
 #define Q_CACHE_GET                                                         \
 	"SELECT envelope, body, bodystructure FROM messages"                \
 	" WHERE mailbox_id = ?1 AND uid = ?2"
+#define Q_CACHE_RANGE                                                       \
+	"SELECT uid, envelope, body, bodystructure FROM messages"           \
+	" WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid"
 #define Q_CACHE_SET                                                         \
 	"UPDATE messages SET envelope = ?3, body = ?4, bodystructure = ?5"  \
 	" WHERE mailbox_id = ?1 AND uid = ?2"
@@ -283,6 +286,30 @@ int store_index_cache_get(struct store_index *ix, int64_t mailbox_id,
 	}
 	sqlite3_reset(s);
 	return all ? 1 : 0;
+}
+
+int store_index_cache_range(struct store_index *ix, int64_t mailbox_id,
+			    uint32_t first, uint32_t last,
+			    store_index_cache_cb *cb, void *ctx)
+{
+	sqlite3_stmt *s = store_index_prepare(ix, SIX_CACHE_RANGE, Q_CACHE_RANGE);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, mailbox_id);
+	sqlite3_bind_int64(s, 2, first);
+	sqlite3_bind_int64(s, 3, last);
+	while ((rc = store_index_step_row(ix, s)) == 1) {
+		const char *v[3];
+		for (int i = 0; i < 3; i++)
+			v[i] = (const char *)sqlite3_column_text(s, i + 1);
+		if (cb(ctx, (uint32_t)sqlite3_column_int64(s, 0), v[0], v[1],
+		       v[2]) != 0)
+			break;
+	}
+	sqlite3_reset(s);
+	return rc < 0 ? -1 : 0;
 }
 
 static int set_structure(struct store_index *ix, int64_t mailbox_id,

@@ -148,6 +148,15 @@ int store_msg_cached(struct store *st, int64_t mailbox_id, uint32_t uid,
 		     struct buf *envelope, struct buf *body,
 		     struct buf *bodystructure, const char **error_r);
 
+/* The cached values of the messages with first <= uid <= last, in UID
+ * order (one index query: FETCH of many ENVELOPEs); values missing in
+ * older rows are computed and saved first. */
+typedef int store_cached_cb(void *ctx, uint32_t uid, const char *envelope,
+			    const char *body, const char *bodystructure);
+int store_msg_cached_range(struct store *st, int64_t mailbox_id, uint32_t first,
+			   uint32_t last, store_cached_cb *cb, void *ctx,
+			   const char **error_r);
+
 enum store_flags_mode {
 	STORE_FLAGS_REPLACE,
 	STORE_FLAGS_ADD,

@@ -250,3 +250,49 @@ int store_msg_cached(struct store *st, int64_t mailbox_id, uint32_t uid,
 	return cache_compute(st, mailbox_id, uid, envelope, body, bodystructure,
 			     error_r);
 }
+
+/* --- cached values of many messages --- */
+
+struct cached_range {
+	struct store *st;
+	int64_t mailbox_id;
+	store_cached_cb *cb;
+	void *ctx;
+	const char *error;
+	int ret;
+};
+
+static int cached_row(void *ctx, uint32_t uid, const char *envelope,
+		      const char *body, const char *bodystructure)
+{
+	struct cached_range *c = ctx;
+	struct buf e = BUF_INIT, b = BUF_INIT, bs = BUF_INIT;
+	int r;
+
+	if (envelope != NULL && body != NULL && bodystructure != NULL)
+		return c->cb(c->ctx, uid, envelope, body, bodystructure);
+	/* an older row: computed now, and saved */
+	r = cache_compute(c->st, c->mailbox_id, uid, &e, &b, &bs, &c->error);
+	if (r == 1)
+		r = c->cb(c->ctx, uid, buf_cstr(&e), buf_cstr(&b), buf_cstr(&bs));
+	else
+		r = 0;	/* gone meanwhile, or unreadable: skipped */
+	buf_free(&e);
+	buf_free(&b);
+	buf_free(&bs);
+	return r;
+}
+
+int store_msg_cached_range(struct store *st, int64_t mailbox_id, uint32_t first,
+			   uint32_t last, store_cached_cb *cb, void *ctx,
+			   const char **error_r)
+{
+	struct cached_range c = { st, mailbox_id, cb, ctx, NULL, 0 };
+
+	if (store_index_cache_range(&st->ix, mailbox_id, first, last, cached_row,
+				    &c) < 0) {
+		*error_r = "cannot read index";
+		return -1;
+	}
+	return 0;
+}

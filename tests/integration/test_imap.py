@@ -469,3 +469,22 @@ def test_shutdown_says_bye(imap_server):
     srv.stop()
     rest = r.f.read()
     assert b"* BYE" in rest
+
+
+def test_fetch_envelopes_of_many_messages(imap_server):
+    """ENVELOPE/BODYSTRUCTURE of a range come from the cache in batches:
+    each message gets its own, also with gaps in the UIDs."""
+    srv = imap_server()
+    for i in range(6):
+        deliver(srv, subject=f"subject number {i}")
+    M = login(srv)
+    M.select("INBOX")
+    M.store("3", "+FLAGS", "\\Deleted")
+    M.expunge()
+    typ, resp = M.uid("FETCH", "1:*", "(ENVELOPE BODYSTRUCTURE)")
+    got = [re.search(r'UID (\d+).*"subject number (\d)"', r.decode()).groups()
+           for r in resp]
+    assert got == [("1", "0"), ("2", "1"), ("4", "3"), ("5", "4"), ("6", "5")]
+    typ, resp = M.uid("FETCH", "2,5", "(UID ENVELOPE)")
+    assert ["subject number 1" in resp[0].decode(), "subject number 4" in resp[1].decode()] == [True, True]
+    M.logout()
