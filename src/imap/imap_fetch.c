@@ -438,6 +438,31 @@ static void sep(struct buf *line, size_t mark)
 		buf_appendc(line, ' ');
 }
 
+/* Whether data has an LF without CR before it (IMAP sends CRLF). */
+static bool has_bare_lf(const char *data, size_t len)
+{
+	for (const char *p = data, *end = data + len;
+	     (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+		if (p == data || p[-1] != '\r')
+			return true;
+	return false;
+}
+
+/* BODY[] / BODY.PEEK[] without a partial: the whole message. */
+static bool whole_message(const struct item *it)
+{
+	return it->sec.nparts == 0 && it->sec.text == IMAP_SECTION_BODY &&
+	       !it->sec.partial;
+}
+
+static void parse_once(struct mime_message *msg, const struct buf *data,
+		       bool *parsed)
+{
+	if (!*parsed)
+		mime_parse(msg, data->ptr, data->len, NULL);
+	*parsed = true;
+}
+
 static int answer_message(void *ctx, const struct store_msg *m)
 {
 	struct msg_ctx *c = ctx;
@@ -446,7 +471,7 @@ static int answer_message(void *ctx, const struct store_msg *m)
 	uint32_t seq = imap_view_seq(s->view, m->uid);
 	struct buf line = BUF_INIT, data = BUF_INIT;
 	struct mime_message msg;
-	bool parsed = false, bad_cte = false, flags_done = false;
+	bool parsed = false, bad_cte = false, flags_done = false, plain = false;
 	size_t mark;
 
 	if (seq == 0 || (f->changedsince && m->modseq <= f->changedsince))
@@ -457,8 +482,8 @@ static int answer_message(void *ctx, const struct store_msg *m)
 			buf_free(&data);
 			return 0;
 		}
-		mime_parse(&msg, data.ptr, data.len, NULL);
-		parsed = true;
+		plain = memchr(data.ptr, '\0', data.len) == NULL &&
+			!has_bare_lf(data.ptr, data.len);
 	}
 	buf_printf(&line, "* %u FETCH (", seq);
 	mark = line.len;
@@ -500,12 +525,21 @@ static int answer_message(void *ctx, const struct store_msg *m)
 			cached_item(s, f, it->kind, m->uid, &line);
 			break;
 		case IT_SECTION:
+			if (whole_message(it) && plain) {
+				/* BODY[]: the file as it is, no parsing */
+				buf_printf(&line, "%s ", it->label);
+				write_literal(s, &line, data.ptr, data.len);
+				break;
+			}
+			parse_once(&msg, &data, &parsed);
 			section_item(s, it, &msg, &line);
 			break;
 		case IT_BINARY: case IT_BINARY_SIZE:
+			parse_once(&msg, &data, &parsed);
 			binary_item(s, it, &msg, &line, &bad_cte);
 			break;
 		case IT_RFC822: case IT_RFC822_HEADER: case IT_RFC822_TEXT:
+			parse_once(&msg, &data, &parsed);
 			rfc822_item(s, it->kind, &msg, &line);
 			break;
 		}

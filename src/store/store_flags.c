@@ -15,6 +15,7 @@
 #include "lib/log.h"
 #include "lib/str.h"
 #include "lib/xalloc.h"
+#include "store/store_index_int.h"
 #include "store/store_private.h"
 
 bool store_keyword_valid(const char *kw)
@@ -310,6 +311,13 @@ int store_msg_flags(struct store *st, int64_t mailbox_id, const uint32_t *uids,
 	struct flags_op op = { .st = st, .mailbox_id = mailbox_id, .ch = ch };
 	int ret = check_change(ch, &op.given, error_r);
 
+	/* Flag changes are committed without the WAL fsync (as Dovecot and
+	 * Maildir renames do): a power loss may forget the last ones, which
+	 * hands out no UID twice. The next FULL commit makes them durable. */
+	if (ret == 0 && store_index_exec(&st->ix, "PRAGMA synchronous=NORMAL") < 0) {
+		*error_r = "cannot set index durability";
+		ret = -1;
+	}
 	if (ret == 0)
 		ret = store_txn_begin(st, error_r);
 	if (ret == 0) {
@@ -318,6 +326,13 @@ int store_msg_flags(struct store *st, int64_t mailbox_id, const uint32_t *uids,
 			ret = store_txn_commit(st, error_r);
 		else
 			store_index_rollback(&st->ix);
+	}
+	if (store_index_exec(&st->ix, "PRAGMA synchronous=FULL") < 0) {
+		log_error("event=store op=sync-mode error=\"cannot restore FULL\"");
+		if (ret == 0) {
+			*error_r = "cannot set index durability";
+			ret = -1;
+		}
 	}
 	if (ret == 0) {
 		store_rows_report(&op.changed, 0, cb, ctx);

@@ -7,7 +7,9 @@
  * client has already seen could be handed out again to other messages
  * under the same UIDVALIDITY (RFC 9051 §2.3.1.1 forbids that). FULL costs
  * one WAL fsync per commit, and the store commits once per delivery batch
- * (group commit), so the price is paid per batch, not per message.
+ * (group commit), so the price is paid per batch, not per message. Flag
+ * changes alone (store_msg_flags) commit with NORMAL: losing the last of
+ * them to a power cut reuses no UID, and the next FULL commit syncs them.
  *
  * Schema: mailboxes.name is the IMAP name ("INBOX", "Sent", Maildir++
  * hierarchy with '.'); messages are keyed (mailbox_id, uid); flags is an

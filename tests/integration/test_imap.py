@@ -488,3 +488,28 @@ def test_fetch_envelopes_of_many_messages(imap_server):
     typ, resp = M.uid("FETCH", "2,5", "(UID ENVELOPE)")
     assert ["subject number 1" in resp[0].decode(), "subject number 4" in resp[1].decode()] == [True, True]
     M.logout()
+
+
+def test_body_of_message_with_bare_lf_and_nul(imap_server):
+    """A stored message with LF line ends (APPENDed so) and a NUL goes out
+    with CRLF and 0x80, like Dovecot; a CRLF message goes out unchanged."""
+    srv = imap_server()
+    r = Raw(srv)
+    r.cmd(f"LOGIN {USER} {PASSWORD}")
+    lf = b"Subject: lf\n\nline one\nnul\x00here\n"
+    crlf = b"Subject: crlf\r\n\r\nline one\r\n"
+    for m in (lf, crlf):
+        r.send(f"a APPEND INBOX {{{len(m)}+}}\r\n".encode() + m + b"\r\n")
+        tagged, _ = r.until("a")
+        assert tagged.startswith(b"a OK"), tagged
+    r.cmd("SELECT INBOX")
+    for seq, want in ((1, lf.replace(b"\n", b"\r\n").replace(b"\x00", b"\x80")),
+                      (2, crlf)):
+        r.send(f"f FETCH {seq} BODY.PEEK[]\r\n")
+        head = r.readline()
+        n = int(re.search(rb"\{(\d+)\}", head).group(1))
+        body = r.f.read(n)
+        assert body == want, body
+        tagged, _ = r.until("f")
+        assert tagged.startswith(b"f OK")
+    r.close()
