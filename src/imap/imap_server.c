@@ -12,6 +12,7 @@
 
 #include "daemon/proc.h"
 #include "daemon/proto.h"
+#include "daemon/proxy_accept.h"
 #include "imap/imap_session.h"
 #include "lib/ipc.h"
 #include "lib/log.h"
@@ -112,14 +113,13 @@ static void refuse(int fd, int service, const char *ip, const char *why)
 	log_info("event=refused client=%s reason=\"%s\"", ip, why);
 }
 
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
-		      struct sockaddr *sa, int salen, void *arg)
+/* A connection, from its real client (after a PROXY header, if any). */
+static void admit(int fd, int service, const struct sockaddr *sa,
+		  socklen_t salen)
 {
-	int service = (int)(intptr_t)arg;
 	struct ip_count **pc;
 	char ip[64];
 
-	(void)l;
 	netaddr_ip_string(sa, ip, sizeof(ip));
 	if (stopping) {
 		refuse(fd, service, ip, "shutdown");
@@ -141,9 +141,21 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 	(*pc)->n++;
 	nconns++;
 	if (service == SVC_POP3 || service == SVC_POP3S)
-		pop3_session_start(fd, service, sa, (socklen_t)salen);
+		pop3_session_start(fd, service, sa, salen);
 	else
-		imap_session_start(fd, service, sa, (socklen_t)salen);
+		imap_session_start(fd, service, sa, salen);
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
+		      struct sockaddr *sa, int salen, void *arg)
+{
+	int service = (int)(intptr_t)arg;
+
+	(void)l;
+	if (!stopping && proxy_accept_required(service, sa))
+		proxy_accept_read(fd, service, sa, (socklen_t)salen, admit);
+	else
+		admit(fd, service, sa, (socklen_t)salen);
 }
 
 void imap_server_conn_closed(const char *ip)
@@ -422,6 +434,7 @@ static void on_shutdown(void)
 	for (size_t i = 0; i < nlisteners; i++)
 		evconnlistener_free(listeners[i]);
 	nlisteners = 0;
+	proxy_accept_drop_all();
 	if (nconns == 0)
 		server_exit();
 	abort_ev = evtimer_new(proc_base, on_abort_timer, NULL);

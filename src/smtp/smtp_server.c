@@ -15,7 +15,7 @@
 #include "lib/netaddr.h"
 #include "lib/xalloc.h"
 #include "smtp/smtp_checks.h"
-#include "smtp/smtp_proxy.h"
+#include "daemon/proxy_accept.h"
 #include "smtp/smtp_session.h"
 #include "tls/tls.h"
 
@@ -133,8 +133,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 	int service = (int)(intptr_t)arg;
 
 	(void)l;
-	if (!stopping && smtp_proxy_required(service, sa))
-		smtp_proxy_read(fd, service, sa, (socklen_t)salen, admit);
+	if (!stopping && proxy_accept_required(service, sa))
+		proxy_accept_read(fd, service, sa, (socklen_t)salen, admit);
 	else
 		admit(fd, service, sa, (socklen_t)salen);
 }
@@ -430,7 +430,7 @@ static void on_shutdown(void)
 	struct smtp_session *s, *next;
 
 	stopping = true;
-	smtp_proxy_drop_all();
+	proxy_accept_drop_all();
 	for (size_t i = 0; i < nlisteners; i++)
 		evconnlistener_free(listeners[i]);
 	nlisteners = 0;

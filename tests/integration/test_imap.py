@@ -513,3 +513,30 @@ def test_body_of_message_with_bare_lf_and_nul(imap_server):
         tagged, _ = r.until("f")
         assert tagged.startswith(b"f OK")
     r.close()
+
+
+def test_proxy_protocol_on_imap(imap_server):
+    """A trusted forwarder's PROXY header names the real client (logs,
+    limits, throttling); without the header it is not admitted."""
+    srv = imap_server(extra_imap="\n[proxy]\ntrusted = 127.0.0.2/32\n"
+                                 "services = imap\n")
+    fwd = ("127.0.0.2", 0)          # the forwarder; 127.0.0.1 stays direct
+    s = socket.create_connection(("127.0.0.1", srv.imap_port), 10, fwd)
+    s.sendall(b"PROXY TCP4 192.0.2.9 127.0.0.1 40000 143\r\n")
+    f = s.makefile("rb")
+    assert f.readline().startswith(b"* OK")
+    s.sendall(f"a LOGIN {USER} {PASSWORD}\r\n".encode())
+    # the real client is not on loopback: no password without TLS
+    assert f.readline().startswith(b"a NO [PRIVACYREQUIRED]")
+    s.close()
+    deadline = time.time() + 5
+    while "client=192.0.2.9" not in srv.log() and time.time() < deadline:
+        time.sleep(0.05)
+    assert "event=connect client=192.0.2.9" in srv.log()
+    # garbage instead of a header: closed, logged
+    s = socket.create_connection(("127.0.0.1", srv.imap_port), 10, fwd)
+    s.sendall(b"a LOGIN x y\r\n")
+    s.settimeout(10)
+    assert s.recv(100) == b""
+    s.close()
+    assert "proxy" in srv.log()

@@ -55,6 +55,12 @@ static const char *const dmarc_policy_values[] = {
 };
 static const char *const sender_check_values[] = { "own", "any", NULL };
 static const char *const mta_sts_values[] = { "off", "testing", "enforce", NULL };
+static const char *const ip_version_values[] = {
+	"any", "prefer-ipv4", "ipv4", "ipv6", NULL
+};
+static const char *const relay_tls_values[] = {
+	"none", "starttls", "implicit", NULL
+};
 
 #define KB 1024ull
 #define MB (1024ull * 1024)
@@ -144,7 +150,7 @@ static const struct opt options[] = {
 	  "addresses or networks of forwarders that must begin each connection with a PROXY protocol header" },
 	{ "proxy", "services", OPT_LIST, F(proxy_services),
 	  "smtp, submission, submissions", 0, 0, NULL,
-	  "the [listen] services where [proxy] trusted applies (smtp, submission, submissions)" },
+	  "the [listen] services where [proxy] trusted applies (any of smtp, submission, submissions, imap, imaps, pop3, pop3s)" },
 
 	{ "delivery", "recipient_delimiter", OPT_STRING, F(recipient_delimiter),
 	  "+", 0, 0, NULL,
@@ -196,6 +202,30 @@ static const struct opt options[] = {
 	  NULL, "how long temporary failures are retried before the message bounces" },
 	{ "queue", "delay_notice", OPT_SECONDS, F(queue_delay_notice), "4h", 0,
 	  60 * 86400, NULL, "tell the sender once that a message is delayed after this long; 0: never" },
+	{ "queue", "max_outbound", OPT_COUNT, F(queue_max_outbound), "100", 1,
+	  10000, NULL, "outbound SMTP connections open at once" },
+	{ "queue", "max_per_destination", OPT_COUNT, F(queue_max_per_destination),
+	  "10", 1, 1000, NULL, "outbound SMTP connections open at once to one domain" },
+
+	{ "outbound", "port", OPT_COUNT, F(outbound_port), "25", 1, 65535, NULL,
+	  "port of the MX hosts mail is sent to (25; other values for tests and special setups)" },
+	{ "outbound", "ip_version", OPT_ENUM, F(outbound_ip_version), "any", 0, 0,
+	  ip_version_values, "address families tried: any (IPv6 first), prefer-ipv4, ipv4, ipv6" },
+	{ "outbound", "bind_address_v4", OPT_STRING, F(outbound_bind_v4), "", 0, 0,
+	  NULL, "source IPv4 address of outbound connections; empty: chosen by the system" },
+	{ "outbound", "bind_address_v6", OPT_STRING, F(outbound_bind_v6), "", 0, 0,
+	  NULL, "source IPv6 address of outbound connections; empty: chosen by the system" },
+
+	{ "relay", "host", OPT_STRING, F(relay_host), "", 0, 0, NULL,
+	  "smarthost that receives all remote mail (name or address); empty: deliver to MX hosts" },
+	{ "relay", "port", OPT_COUNT, F(relay_port), "587", 1, 65535, NULL,
+	  "port of the relay host" },
+	{ "relay", "tls", OPT_ENUM, F(relay_tls), "starttls", 0, 0, relay_tls_values,
+	  "TLS to the relay host: none, starttls (required) or implicit" },
+	{ "relay", "user", OPT_STRING, F(relay_user), "", 0, 0, NULL,
+	  "user name for AUTH at the relay host; empty: no AUTH" },
+	{ "relay", "password_file", OPT_STRING, F(relay_password_file), "", 0, 0,
+	  NULL, "file holding the relay password (first line; must not be group/world-readable)" },
 
 	{ "auth", "fail_delay_after", OPT_COUNT, F(auth_fail_delay_after), "3",
 	  1, 1000, NULL,
@@ -516,8 +546,7 @@ static int parse_line(struct config *cfg, char *line, char *section,
 	return 0;
 }
 
-/* [publish]: addresses, report mailboxes and DNSBL zones. */
-/* [proxy]: networks must parse; only the smtp process reads PROXY yet. */
+/* [proxy]: networks must parse, services must be [listen] keys. */
 static int validate_proxy(struct config *cfg, const char *name,
 			  struct buf *err)
 {
@@ -531,15 +560,20 @@ static int validate_proxy(struct config *cfg, const char *name,
 		}
 	for (size_t i = 0; i < cfg->proxy_services.n; i++) {
 		const char *v = cfg->proxy_services.v[i];
-		if (strcmp(v, "smtp") != 0 && strcmp(v, "submission") != 0 &&
-		    strcmp(v, "submissions") != 0) {
-			err_at(err, name, 0, "[proxy] services: '%s' is not one of "
-			       "smtp, submission, submissions", v);
+		bool known = false;
+		for (int svc = 0; svc < SVC_COUNT; svc++)
+			known = known || strcmp(v, config_service_name(svc)) == 0;
+		if (!known) {
+			err_at(err, name, 0, "[proxy] services: '%s' is not a [listen] "
+			       "service (smtp, submission, submissions, imap, imaps, "
+			       "pop3, pop3s)", v);
 			return -1;
 		}
 	}
 	return 0;
 }
+
+/* [publish]: addresses, report mailboxes and DNSBL zones. */
 
 static int validate_publish(struct config *cfg, const char *name,
 			    struct buf *err)

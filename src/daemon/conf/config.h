@@ -30,6 +30,19 @@ enum submission_sender_check {
 	SENDER_CHECK_ANY = 1,	/* any address */
 };
 
+enum outbound_ip_version {
+	OUTBOUND_IP_ANY_V6_FIRST = 0,	/* "any": both, IPv6 first */
+	OUTBOUND_IP_ANY_V4_FIRST = 1,	/* "prefer-ipv4" */
+	OUTBOUND_IP_V4_ONLY = 2,	/* "ipv4" */
+	OUTBOUND_IP_V6_ONLY = 3,	/* "ipv6" */
+};
+
+enum relay_tls {
+	RELAY_TLS_NONE = 0,
+	RELAY_TLS_STARTTLS = 1,		/* required */
+	RELAY_TLS_IMPLICIT = 2,		/* TLS from the first byte (465) */
+};
+
 /* Services that can listen; index into config.listen[]. */
 enum service {
 	SVC_SMTP,
@@ -115,6 +128,21 @@ struct config {
 	uint64_t queue_retry_max;	/* seconds, backoff cap */
 	uint64_t queue_lifetime;	/* seconds until a bounce */
 	uint64_t queue_delay_notice;	/* seconds until the delay notice, 0: none */
+	uint64_t queue_max_outbound;	/* outbound SMTP connections at once */
+	uint64_t queue_max_per_destination;	/* ... to one domain (or relay) */
+
+	/* [outbound] the SMTP client of the queue (queue/outbound.c) */
+	uint64_t outbound_port;		/* port of MX hosts: 25 (tests: others) */
+	int outbound_ip_version;	/* enum outbound_ip_version */
+	char *outbound_bind_v4;		/* source address; empty: the kernel's */
+	char *outbound_bind_v6;
+
+	/* [relay] smarthost: all remote mail goes there when host is set */
+	char *relay_host;
+	uint64_t relay_port;
+	int relay_tls;			/* enum relay_tls */
+	char *relay_user;
+	char *relay_password_file;	/* 0600; empty: no AUTH */
 
 	/* [auth] login throttling (auth/throttle.h) */
 	uint64_t auth_fail_delay_after;	/* failures before replies wait */

@@ -1,7 +1,7 @@
-/* smtp_proxy: reading the PROXY header off trusted connections. Only the
+/* proxy_accept: reading the PROXY header off trusted connections. Only the
  * header's own bytes are taken from the socket (proxy_parse says how many
- * certainly belong to it), so what follows is left for SMTP or TLS. */
-#include "smtp/smtp_proxy.h"
+ * certainly belong to it), so what follows is left for the protocol or TLS. */
+#include "daemon/proxy_accept.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -25,7 +25,7 @@ struct proxy_conn {
 	char ip[64];
 	struct event *ev;		/* readable */
 	struct event *timer;		/* the deadline for the whole header */
-	smtp_proxy_done_cb *done;
+	proxy_accept_cb *done;
 	size_t have;
 	uint8_t buf[PROXY_MAX_HEADER];
 };
@@ -33,7 +33,7 @@ struct proxy_conn {
 static struct proxy_conn *pending;
 static unsigned npending;
 
-bool smtp_proxy_required(int service, const struct sockaddr *sa)
+bool proxy_accept_required(int service, const struct sockaddr *sa)
 {
 	struct netaddr_cidr net;
 	bool listed = false;
@@ -120,13 +120,13 @@ static void on_proxy_event(evutil_socket_t fd, short what, void *arg)
 		finish(c, &h);
 }
 
-void smtp_proxy_read(int fd, int service, const struct sockaddr *sa,
-		     socklen_t salen, smtp_proxy_done_cb *done)
+void proxy_accept_read(int fd, int service, const struct sockaddr *sa,
+		     socklen_t salen, proxy_accept_cb *done)
 {
-	struct timeval tv = { SMTP_PROXY_TIMEOUT, 0 };
+	struct timeval tv = { PROXY_ACCEPT_TIMEOUT, 0 };
 	struct proxy_conn *c;
 
-	if (npending >= SMTP_PROXY_MAX_PENDING) {
+	if (npending >= PROXY_ACCEPT_MAX_PENDING) {
 		char ip[64];
 		netaddr_ip_string(sa, ip, sizeof(ip));
 		log_warn("event=proxy-refused proxy=%s reason=\"too many connections "
@@ -151,7 +151,7 @@ void smtp_proxy_read(int fd, int service, const struct sockaddr *sa,
 	npending++;
 }
 
-void smtp_proxy_drop_all(void)
+void proxy_accept_drop_all(void)
 {
 	while (pending != NULL) {
 		struct proxy_conn *c = pending;
