@@ -215,6 +215,32 @@ out:
 
 /* --- CREATE, DELETE, RENAME, (UN)SUBSCRIBE --- */
 
+/* RFC 3501 §6.3.3: a trailing delimiter only says the mailbox will have
+ * children, and is ignored. */
+static int create_name(struct imap_session *s, const struct imap_arg *a,
+		       struct buf *name, const char **why)
+{
+	struct imap_arg trimmed = *a;
+
+	if (a->type != IMAP_ARG_LIST && a->str != NULL && a->len > 1 &&
+	    a->str[a->len - 1] == '.' && a->str[a->len - 2] != '.')
+		trimmed.len--;
+	if (a->str != NULL && a->str[0] == '#') {
+		*why = "[CANNOT] Names starting with # are namespaces";
+		return -1;
+	}
+	if (trimmed.len == a->len)
+		return imap_mailbox_arg(s, a, name, why);
+	{
+		char *copy = xstrndup(a->str, trimmed.len);
+		int r;
+		trimmed.str = copy;
+		r = imap_mailbox_arg(s, &trimmed, name, why);
+		free(copy);
+		return r;
+	}
+}
+
 void imap_cmd_create(struct imap_session *s, const struct imap_command *c)
 {
 	struct buf name = BUF_INIT;
@@ -231,11 +257,10 @@ void imap_cmd_create(struct imap_session *s, const struct imap_command *c)
 		imap_tagged(s, c->tag, "BAD", "CREATE mailbox [(USE (attr))]");
 		return;
 	}
-	if (imap_mailbox_arg(s, &c->args[0], &name, &why) < 0) {
+	if (create_name(s, &c->args[0], &name, &why) < 0) {
 		imap_tagged(s, c->tag, "NO", "%s", why);
 		goto out;
 	}
-	/* RFC 3501 §6.3.3: a trailing delimiter only says "will have children" */
 	r = store_mailbox_create(s->acct->store, buf_cstr(&name), use, &why);
 	if (r < 0)
 		imap_tagged(s, c->tag, "NO", "%s%s",
@@ -369,6 +394,7 @@ struct list_req {
 	bool ret_subscribed, ret_children, ret_special;
 	struct imap_arg status_items;	/* LIST-STATUS */
 	bool ret_status;
+	bool empty_pattern;		/* LIST ref "": delimiter and root */
 	char *patterns[LIST_PATTERNS_MAX];
 	unsigned npatterns;
 	struct list_entry *v;
@@ -505,6 +531,8 @@ static int add_pattern(struct list_req *q, const char *ref, size_t rl,
 		*why = "Bad pattern";
 		return -1;
 	}
+	if (pl == 0)
+		q->empty_pattern = true;	/* RFC 3501 §6.3.8: the delimiter */
 	buf_append(&full, ref, rl);
 	buf_append(&full, p, pl);
 	if (!(q->s->enabled & (IMAP_EN_UTF8 | IMAP_EN_REV2)) &&
@@ -608,7 +636,7 @@ void imap_cmd_list(struct imap_session *s, const struct imap_command *c)
 	q.lsub = str_ieq(c->name, "LSUB");
 	if (parse_list(&q, c, &why) < 0) {
 		imap_tagged(s, c->tag, "BAD", "%s", why);
-	} else if (!q.lsub && q.npatterns == 1 && *q.patterns[0] == '\0') {
+	} else if (!q.lsub && q.npatterns == 1 && q.empty_pattern) {
 		/* RFC 3501: the delimiter and root */
 		imap_printf(s, "* LIST (\\Noselect) \".\" \"\"");
 		imap_tagged(s, c->tag, "OK", "LIST completed");
@@ -623,6 +651,27 @@ void imap_cmd_list(struct imap_session *s, const struct imap_command *c)
 }
 
 /* --- STATUS --- */
+
+static int count_cb(void *ctx, const struct store_msg *m)
+{
+	(void)m;
+	(*(uint64_t *)ctx)++;
+	return 0;
+}
+
+/* Messages no session has seen yet (RFC 3501 §6.3.10 RECENT). */
+static uint64_t count_recent(struct imap_session *s, int64_t mailbox_id)
+{
+	uint64_t n = 0;
+	const char *why = NULL;
+
+	if (s->view != NULL && s->view->id == mailbox_id)
+		return imap_view_recent(s->view);
+	store_msg_list(s->acct->store, mailbox_id,
+		       imap_server_recent_peek(s->acct, mailbox_id), count_cb, &n,
+		       &why);
+	return n;
+}
 
 /* Writes "* STATUS name (...)"; false (nothing written) for a bad item. */
 static bool status_write(struct imap_session *s, const char *name,
@@ -649,7 +698,8 @@ static bool status_write(struct imap_session *s, const char *name,
 		if (imap_arg_atom_eq(it, "MESSAGES"))
 			buf_printf(&line, "MESSAGES %llu", (unsigned long long)st.messages);
 		else if (imap_arg_atom_eq(it, "RECENT"))
-			buf_appends(&line, "RECENT 0");
+			buf_printf(&line, "RECENT %llu", (unsigned long long)
+				   count_recent(s, st.id));
 		else if (imap_arg_atom_eq(it, "UIDNEXT"))
 			buf_printf(&line, "UIDNEXT %u", st.uidnext);
 		else if (imap_arg_atom_eq(it, "UIDVALIDITY"))

@@ -181,13 +181,16 @@ void imap_cmd_close(struct imap_session *s, const struct imap_command *c)
 		log_error("session=%s event=close-expunge-failed reason=\"%s\"",
 			  s->id, why);
 	imap_view_close(s);
+	/* the session is done with the mailbox: its \Recent go (a plain
+	 * SELECT of another mailbox keeps them for a re-SELECT) */
+	imap_seqset_clear(&s->kept_recent);
 	imap_tagged(s, c->tag, "OK", "%s completed", close ? "CLOSE" : "UNSELECT");
 }
 
 static void do_expunge(struct imap_session *s, const struct imap_command *c,
 		       const struct imap_arg *set)
 {
-	uint32_t *uids = NULL;
+	uint32_t *uids = NULL, recent = imap_view_recent(s->view);
 	size_t n = 0;
 	const char *why = NULL;
 
@@ -207,6 +210,8 @@ static void do_expunge(struct imap_session *s, const struct imap_command *c,
 	}
 	free(uids);
 	imap_view_sync(s, IMAP_SYNC_ALL);
+	if (!(s->enabled & IMAP_EN_REV2) && imap_view_recent(s->view) != recent)
+		imap_printf(s, "* %u RECENT", imap_view_recent(s->view));
 	if (s->enabled & IMAP_EN_CONDSTORE)
 		imap_tagged(s, c->tag, "OK", "[HIGHESTMODSEQ %llu] EXPUNGE completed",
 			    (unsigned long long)s->view->modseq);
@@ -229,6 +234,7 @@ struct store_ctx {
 	struct imap_session *s;
 	bool uid, silent;
 	struct imap_seqset modified;	/* refused by UNCHANGEDSINCE */
+	struct imap_seqset answered;	/* UIDs a FETCH went out for */
 };
 
 static int store_changed_cb(void *ctx, const struct store_msg *m)
@@ -239,13 +245,14 @@ static int store_changed_cb(void *ctx, const struct store_msg *m)
 	struct buf line = BUF_INIT;
 
 	imap_view_own_change(s->view, m->uid, m->modseq);
+	imap_seqset_add(&c->answered, m->uid);
 	if (seq == 0 || (c->silent && !(s->enabled & IMAP_EN_CONDSTORE)))
 		return 0;
 	buf_printf(&line, "* %u FETCH (", seq);
 	if (!c->silent) {
 		buf_appends(&line, "FLAGS ");
 		imap_flags_write(&line, m->flags, m->keywords,
-				 m->uid >= s->view->recent_min);
+				 imap_view_is_recent(s->view, m->uid));
 		buf_appendc(&line, ' ');
 	}
 	if (c->uid || (s->enabled & IMAP_EN_QRESYNC))
@@ -263,8 +270,48 @@ static int store_failed_cb(void *ctx, uint32_t uid)
 {
 	struct store_ctx *c = ctx;
 
+	imap_seqset_add(&c->answered, uid);	/* MODIFIED, no FETCH */
 	imap_seqset_add(&c->modified, c->uid ? uid : imap_view_seq(c->s->view, uid));
 	return 0;
+}
+
+/* RFC 3501 §6.4.6: without .SILENT every message of the set gets its
+ * FETCH FLAGS, also those whose flags did not change. */
+static int unchanged_cb(void *ctx, const struct store_msg *m)
+{
+	struct store_ctx *c = ctx;
+	struct imap_session *s = c->s;
+	uint32_t seq = imap_view_seq(s->view, m->uid);
+	struct buf line = BUF_INIT;
+
+	if (seq == 0)
+		return 0;
+	buf_printf(&line, "* %u FETCH (FLAGS ", seq);
+	imap_flags_write(&line, m->flags, m->keywords,
+			 imap_view_is_recent(s->view, m->uid));
+	if (c->uid || (s->enabled & IMAP_EN_QRESYNC))
+		buf_printf(&line, " UID %u", m->uid);
+	if (s->enabled & IMAP_EN_CONDSTORE)
+		buf_printf(&line, " MODSEQ (%llu)", (unsigned long long)m->modseq);
+	buf_appendc(&line, ')');
+	imap_printf(s, "%s", buf_cstr(&line));
+	buf_free(&line);
+	return 0;
+}
+
+static void store_unchanged(struct store_ctx *c, const uint32_t *uids, size_t n)
+{
+	uint32_t *rest = xcalloc(n + 1, sizeof(*rest));
+	size_t k = 0;
+	const char *why = NULL;
+
+	for (size_t i = 0; i < n; i++)
+		if (!imap_seqset_contains(&c->answered, uids[i]))
+			rest[k++] = uids[i];
+	if (k > 0)
+		store_msg_get(c->s->acct->store, c->s->view->id, rest, k,
+			      unchanged_cb, c, &why);
+	free(rest);
 }
 
 /* "+FLAGS.SILENT" and friends */
@@ -292,7 +339,7 @@ static void do_store(struct imap_session *s, const struct imap_command *c,
 		     const struct imap_arg *args, unsigned count, bool uid)
 {
 	struct store_flags_change ch;
-	struct store_ctx ctx = { s, uid, false, { 0 } };
+	struct store_ctx ctx = { s, uid, false, { 0 }, { 0 } };
 	uint32_t *uids = NULL;
 	size_t n = 0;
 	const char *why = NULL, **kw = NULL;
@@ -301,12 +348,13 @@ static void do_store(struct imap_session *s, const struct imap_command *c,
 
 	memset(&ch, 0, sizeof(ch));
 	imap_seqset_init(&ctx.modified);
+	imap_seqset_init(&ctx.answered);
 	if (count >= 3 && args[1].type == IMAP_ARG_LIST && args[1].count == 2 &&
 	    imap_arg_atom_eq(&args[1].list[0], "UNCHANGEDSINCE") &&
 	    args[1].list[1].type == IMAP_ARG_ATOM &&
 	    str_to_u64(args[1].list[1].str, &ch.unchangedsince) == 0) {
 		i = 2;
-		s->enabled |= IMAP_EN_CONDSTORE;
+		imap_condstore_on(s);
 	}
 	if (count != i + 2 || store_mode(&args[i], &ch.mode, &ctx.silent) < 0 ||
 	    imap_flags_parse(&args[i + 1], &ch.flags, &kw, &nkw, &why) < 0) {
@@ -333,6 +381,8 @@ static void do_store(struct imap_session *s, const struct imap_command *c,
 	}
 	if (n > 0)
 		imap_server_account_changed(s->acct);
+	if (!ctx.silent)
+		store_unchanged(&ctx, uids, n);
 	imap_view_sync(s, uid ? IMAP_SYNC_ALL : IMAP_SYNC_NO_EXPUNGE);
 	if (ctx.modified.n > 0) {
 		struct buf set = BUF_INIT;
@@ -345,6 +395,7 @@ static void do_store(struct imap_session *s, const struct imap_command *c,
 	}
 out:
 	imap_seqset_free(&ctx.modified);
+	imap_seqset_free(&ctx.answered);
 	free(kw);
 	free(uids);
 }

@@ -254,7 +254,7 @@ static bool flag_match(const struct eval *e, const struct row *r, unsigned f)
 	case IMAP_SEARCH_F_DRAFT: return r->flags & STORE_FLAG_DRAFT;
 	case IMAP_SEARCH_F_FLAGGED: return r->flags & STORE_FLAG_FLAGGED;
 	case IMAP_SEARCH_F_SEEN: return r->flags & STORE_FLAG_SEEN;
-	case IMAP_SEARCH_F_RECENT: return r->uid >= e->s->view->recent_min;
+	case IMAP_SEARCH_F_RECENT: return imap_view_is_recent(e->s->view, r->uid);
 	}
 	return false;
 }
@@ -334,6 +334,15 @@ static bool match(struct eval *e, const struct row *r,
 		e->used_modseq = true;
 		return r->modseq >= n->num;
 	}
+	return false;
+}
+
+/* Whether the program uses MODSEQ (RFC 7162 §3.1.5: (MODSEQ n) answer). */
+static bool has_modseq(const struct imap_search_node *n)
+{
+	for (; n != NULL; n = n->next)
+		if (n->key == IMAP_SEARCH_MODSEQ || has_modseq(n->child))
+			return true;
 	return false;
 }
 
@@ -488,8 +497,10 @@ void imap_search_run(struct imap_session *s, const struct imap_command *c,
 		if (e.rows[i].modseq > e.max_modseq)
 			e.max_modseq = e.rows[i].modseq;
 	}
-	if (e.used_modseq)
-		s->enabled |= IMAP_EN_CONDSTORE;
+	if (e.used_modseq || has_modseq(root)) {
+		e.used_modseq = true;
+		imap_condstore_on(s);
+	}
 	if (esearch && (ret & RET_SAVE)) {
 		free(s->saved);
 		s->saved = xcalloc(nhits + 1, sizeof(*s->saved));
@@ -497,6 +508,17 @@ void imap_search_run(struct imap_session *s, const struct imap_command *c,
 		for (size_t i = 0; i < e.n; i++)
 			if (match(&e, &e.rows[i], root))
 				s->saved[s->nsaved++] = e.rows[i].uid;
+		/* RFC 5182 §2.4: with MIN and/or MAX (and not ALL or COUNT)
+		 * only those are saved */
+		if ((ret & (RET_MIN | RET_MAX)) && !(ret & (RET_ALL | RET_COUNT)) &&
+		    s->nsaved > 0) {
+			uint32_t lo = s->saved[0], hi = s->saved[s->nsaved - 1];
+			s->nsaved = 0;
+			if (ret & RET_MIN)
+				s->saved[s->nsaved++] = lo;
+			if ((ret & RET_MAX) && !(s->nsaved == 1 && lo == hi))
+				s->saved[s->nsaved++] = hi;
+		}
 		s->saved_valid = true;
 	}
 	if (esearch && ret != RET_SAVE)

@@ -47,6 +47,7 @@ struct fetch_job {
 	uint32_t *uids;
 	size_t n, pos;
 	bool failed_some;		/* a message could not be read */
+	bool unknown_cte;		/* BINARY of an encoding we do not know */
 	uint32_t *seen;			/* got \Seen from this batch */
 	size_t nseen;
 	bool want_cache;		/* ENVELOPE, BODY or BODYSTRUCTURE */
@@ -286,7 +287,7 @@ static int parse_modifiers(struct imap_session *s, struct fetch_job *f,
 		    f->changedsince > 0) {
 			i++;
 			f->want_modseq = true;
-			s->enabled |= IMAP_EN_CONDSTORE;
+			imap_condstore_on(s);
 		} else if (imap_arg_atom_eq(m, "VANISHED") && f->uid &&
 			   (s->enabled & IMAP_EN_QRESYNC)) {
 			*vanished = true;
@@ -432,10 +433,13 @@ static void cached_item(struct imap_session *s, const struct fetch_job *f,
 	buf_free(&v);
 }
 
-static void sep(struct buf *line, size_t mark)
+/* The space between two items; *first is true before the first one
+ * (a literal empties the line buffer, so its length cannot tell). */
+static void sep(struct buf *line, bool *first)
 {
-	if (line->len > mark && line->ptr[line->len - 1] != '(')
+	if (!*first)
 		buf_appendc(line, ' ');
+	*first = false;
 }
 
 /* Whether data has an LF without CR before it (IMAP sends CRLF). */
@@ -472,7 +476,7 @@ static int answer_message(void *ctx, const struct store_msg *m)
 	struct buf line = BUF_INIT, data = BUF_INIT;
 	struct mime_message msg;
 	bool parsed = false, bad_cte = false, flags_done = false, plain = false;
-	size_t mark;
+	bool first = true;
 
 	if (seq == 0 || (f->changedsince && m->modseq <= f->changedsince))
 		return 0;
@@ -486,9 +490,9 @@ static int answer_message(void *ctx, const struct store_msg *m)
 			!has_bare_lf(data.ptr, data.len);
 	}
 	buf_printf(&line, "* %u FETCH (", seq);
-	mark = line.len;
 	if (f->uid) {
 		buf_printf(&line, "UID %u", m->uid);
+		first = false;
 	}
 	for (unsigned i = 0; i < f->nitems; i++) {
 		struct item *it = &f->items[i];
@@ -496,12 +500,12 @@ static int answer_message(void *ctx, const struct store_msg *m)
 			continue;
 		if (it->kind == IT_FLAGS && flags_done)
 			continue;
-		sep(&line, mark);
+		sep(&line, &first);
 		switch (it->kind) {
 		case IT_FLAGS:
 			buf_appends(&line, "FLAGS ");
 			imap_flags_write(&line, m->flags, m->keywords,
-					 m->uid >= s->view->recent_min);
+					 imap_view_is_recent(s->view, m->uid));
 			flags_done = true;
 			break;
 		case IT_UID:
@@ -546,15 +550,15 @@ static int answer_message(void *ctx, const struct store_msg *m)
 	}
 	/* the implicit \Seen changed the flags: say so (RFC 3501 §6.4.5) */
 	if (!flags_done && seen_now(f, m->uid)) {
-		sep(&line, mark);
+		sep(&line, &first);
 		buf_appends(&line, "FLAGS ");
 		imap_flags_write(&line, m->flags, m->keywords,
-				 m->uid >= s->view->recent_min);
+				 imap_view_is_recent(s->view, m->uid));
 	}
 	buf_appends(&line, ")\r\n");
 	imap_write(s, line.ptr, line.len);
 	if (bad_cte)
-		f->failed_some = true;
+		f->unknown_cte = true;
 	buf_free(&line);
 	if (parsed)
 		mime_message_free(&msg);
@@ -606,7 +610,9 @@ static bool fetch_step(struct imap_session *s, struct imap_job *job)
 	if (f->pos < f->n)
 		return false;
 	imap_view_sync(s, f->uid ? IMAP_SYNC_ALL : IMAP_SYNC_NO_EXPUNGE);
-	if (f->failed_some)
+	if (f->unknown_cte)	/* RFC 3516 §4.3 */
+		imap_tagged(s, f->tag, "NO", "[UNKNOWN-CTE] Unknown transfer encoding");
+	else if (f->failed_some)
 		imap_tagged(s, f->tag, "NO", "Some messages could not be fetched");
 	else
 		imap_tagged(s, f->tag, "OK", "%sFETCH completed", f->uid ? "UID " : "");
@@ -643,7 +649,7 @@ void imap_fetch_run(struct imap_session *s, const struct imap_command *c,
 	if (count == 3 && parse_modifiers(s, f, &args[2], &vanished, &why) < 0)
 		goto bad;
 	if (f->want_modseq && !(s->enabled & IMAP_EN_CONDSTORE))
-		s->enabled |= IMAP_EN_CONDSTORE;	/* RFC 7162 §3.1: MODSEQ enables */
+		imap_condstore_on(s);	/* RFC 7162 §3.1: MODSEQ enables */
 	if (f->changedsince && !f->want_modseq)
 		add(f, IT_MODSEQ);
 	else if (f->changedsince) {

@@ -441,6 +441,10 @@ int imap_section_binary(const struct mime_message *msg,
 	if (p != NULL && sec->nparts > 0 &&
 	    !(p->flags & (MIME_PART_MULTIPART | MIME_PART_MESSAGE))) {
 		ret = mime_part_decode(msg, p, &tmp, error_r);
+		/* damaged base64/QP: what could be decoded, as real mail needs;
+		 * only an encoding we do not know is an error (UNKNOWN-CTE) */
+		if (ret < 0 && mime_part_cte(p) != MIME_CTE_UNKNOWN)
+			ret = 0;
 	} else {
 		imap_section_resolve(msg, sec, &d);
 		imap_section_write(msg, &d, 0, UINT64_MAX, &tmp);

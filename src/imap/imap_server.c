@@ -173,6 +173,8 @@ void imap_server_conn_closed(const char *ip)
 
 /* --- accounts --- */
 
+static int recent_init_cb(void *ctx, const struct store_mailbox_info *mb);
+
 struct imap_account *imap_server_account_get(int64_t id, const char **error_r)
 {
 	struct imap_account *a;
@@ -192,10 +194,62 @@ struct imap_account *imap_server_account_get(int64_t id, const char **error_r)
 		return NULL;
 	}
 	a->counter = store_change_counter(a->store);
+	(void)store_mailbox_list(a->store, recent_init_cb, a, error_r);
 	a->refs = 1;
 	a->next = accounts;
 	accounts = a;
 	return a;
+}
+
+static struct imap_recent *recent_find(struct imap_account *a, int64_t id)
+{
+	for (size_t i = 0; i < a->nrecent; i++)
+		if (a->recent[i].mailbox_id == id)
+			return &a->recent[i];
+	return NULL;
+}
+
+static struct imap_recent *recent_add(struct imap_account *a, int64_t id,
+				      uint32_t next)
+{
+	a->recent = xreallocarray(a->recent, a->nrecent + 1, sizeof(*a->recent));
+	a->recent[a->nrecent].mailbox_id = id;
+	a->recent[a->nrecent].next = next;
+	return &a->recent[a->nrecent++];
+}
+
+/* Mail already there when the account is opened is not recent; mailboxes
+ * created later start at UID 1. */
+static int recent_init_cb(void *ctx, const struct store_mailbox_info *mb)
+{
+	struct imap_account *a = ctx;
+	struct store_mailbox_state st;
+	const char *why = NULL;
+
+	if (store_mailbox_open(a->store, mb->name, &st, &why) == 1)
+		recent_add(a, st.id, st.uidnext);
+	return 0;
+}
+
+uint32_t imap_server_recent_peek(struct imap_account *a, int64_t mailbox_id)
+{
+	struct imap_recent *r = recent_find(a, mailbox_id);
+
+	return r != NULL ? r->next : 1;
+}
+
+uint32_t imap_server_recent_claim(struct imap_account *a, int64_t mailbox_id,
+				  uint32_t next)
+{
+	struct imap_recent *r = recent_find(a, mailbox_id);
+	uint32_t was;
+
+	if (r == NULL)
+		r = recent_add(a, mailbox_id, 1);
+	was = r->next;
+	if (next > r->next)
+		r->next = next;
+	return was;
 }
 
 static void account_close(struct imap_account *a)
@@ -206,6 +260,7 @@ static void account_close(struct imap_account *a)
 		;
 	*p = a->next;
 	store_close(a->store);
+	free(a->recent);
 	free(a);
 	nidle_accounts--;
 }

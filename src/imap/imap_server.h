@@ -27,6 +27,10 @@ struct imap_account {
 	bool pop3_locked;		/* RFC 1939 §8: one POP3 maildrop lock */
 	uint64_t counter;		/* store_change_counter last looked at */
 	time_t idle_since;		/* refs became 0 (kept open a while) */
+	/* RFC 3501 §2.3.2 \Recent: per mailbox, the UIDs from here on have
+	 * not been seen by any session yet */
+	struct imap_recent { int64_t mailbox_id; uint32_t next; } *recent;
+	size_t nrecent;
 };
 
 int imap_server_main(const char *config_path);
@@ -34,6 +38,11 @@ int imap_server_main(const char *config_path);
 /* The account's shared handle (opened on first use); NULL on error. */
 struct imap_account *imap_server_account_get(int64_t id, const char **error_r);
 void imap_server_account_put(struct imap_account *a);
+/* \Recent: the first UID no session has claimed in mailbox_id; claim
+ * moves it to next (SELECT, new mail reported to a read-write session). */
+uint32_t imap_server_recent_peek(struct imap_account *a, int64_t mailbox_id);
+uint32_t imap_server_recent_claim(struct imap_account *a, int64_t mailbox_id,
+				  uint32_t next);
 /* Something changed in the account's store (a session of ours did it, or
  * the queue delivered): every IMAP session of it looks for changes and
  * IDLE ones report them now. */

@@ -156,6 +156,7 @@ static void session_free(struct imap_session *s)
 		imap_server_auth_forget(s->reqid);
 	imap_cmd_session_end(s);
 	imap_view_close(s);
+	imap_seqset_free(&s->kept_recent);
 	imap_account_leave(s);
 	imap_parser_free(s->parser);
 	conn_free(s->conn);
@@ -228,8 +229,9 @@ static bool feed_command(struct imap_session *s)
 	size_t used = 0;
 	enum imap_parse_status st;
 
-	if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
-		return false;
+	if (evbuffer_get_length(in) == 0 || evbuffer_peek(in, -1, NULL, &v, 1) < 1 ||
+	    v.iov_len == 0)
+		return false;	/* (an empty chain must not count as progress) */
 	st = imap_parser_feed(s->parser, v.iov_base, v.iov_len, &used);
 	switch (st) {
 	case IMAP_PARSE_MORE:

@@ -57,7 +57,7 @@ struct imap_view {
 	uint32_t count, cap;
 	uint32_t uidnext;	/* as last announced */
 	uint64_t modseq;	/* every change up to this one is known */
-	uint32_t recent_min;	/* UIDs >= this are \Recent here */
+	struct imap_seqset recent;	/* UIDs \Recent in this session */
 	bool gone;		/* deleted or renamed away by someone else */
 	/* changes up to this modseq were reported (or are our own) */
 	uint64_t reported_modseq;
@@ -97,6 +97,10 @@ struct imap_session {
 	struct imap_account *acct;	/* once logged in */
 	char *user;			/* canonical address */
 	struct imap_view *view;		/* once SELECTed */
+	/* \Recent stays with the session that claimed it, also across a
+	 * re-SELECT: the last mailbox's set is kept here meanwhile */
+	int64_t kept_recent_id;
+	struct imap_seqset kept_recent;
 	/* SEARCHRES (RFC 5182): the saved result, as UIDs */
 	uint32_t *saved;
 	size_t nsaved;

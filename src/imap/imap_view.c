@@ -95,13 +95,34 @@ static bool own_change(const struct imap_view *v, uint32_t uid, uint64_t modseq)
 	return false;
 }
 
+bool imap_view_is_recent(const struct imap_view *v, uint32_t uid)
+{
+	return imap_seqset_contains(&v->recent, uid);
+}
+
 uint32_t imap_view_recent(const struct imap_view *v)
 {
 	uint32_t n = 0;
 
-	for (uint32_t i = v->count; i > 0 && v->uids[i - 1] >= v->recent_min; i--)
-		n++;
+	for (uint32_t i = 0; i < v->count; i++)
+		n += imap_seqset_contains(&v->recent, v->uids[i]);
 	return n;
+}
+
+/* Messages lo..hi (UIDs) became visible to s: those no session has seen
+ * are \Recent here, and (read-write) now claimed, so no other session
+ * sees them as recent (RFC 3501 §2.3.2). */
+static void recent_take(struct imap_session *s, struct imap_view *v,
+			uint32_t lo, uint32_t hi)
+{
+	/* EXAMINE shows what nobody claimed, and claims nothing */
+	uint32_t first = v->readonly ? imap_server_recent_peek(s->acct, v->id) :
+		imap_server_recent_claim(s->acct, v->id, hi + 1);
+
+	if (first < lo)
+		first = lo;
+	if (first <= hi)
+		imap_seqset_add_range(&v->recent, first, hi);
 }
 
 int imap_view_resolve(const struct imap_view *v, const struct imap_seqset *set,
@@ -117,6 +138,12 @@ int imap_view_resolve(const struct imap_view *v, const struct imap_seqset *set,
 	s.cap = set->n;
 	imap_seqset_resolve(&s, uid_mode ? (v->count ? v->uids[v->count - 1] : 0)
 					 : v->count);
+	/* RFC 9051 §9 seq-number: a number past the end is an error, "*"
+	 * in an empty mailbox included (as James and Dovecot answer) */
+	if (!uid_mode && v->count == 0 && set->star) {
+		imap_seqset_free(&s);
+		return -1;
+	}
 	if (!uid_mode && imap_seqset_max(&s) > v->count) {
 		imap_seqset_free(&s);
 		return -1;
@@ -203,7 +230,8 @@ static int qr_changed(void *ctx, const struct store_msg *m)
 
 	if (seq == 0)
 		return 0;
-	imap_flags_write(&fl, m->flags, m->keywords, m->uid >= c->v->recent_min);
+	imap_flags_write(&fl, m->flags, m->keywords,
+			 imap_view_is_recent(c->v, m->uid));
 	imap_printf(c->s, "* %u FETCH (UID %u FLAGS %s MODSEQ (%llu))", seq,
 		    m->uid, buf_cstr(&fl), (unsigned long long)m->modseq);
 	buf_free(&fl);
@@ -271,13 +299,17 @@ int imap_view_open(struct imap_session *s, const char *name, bool readonly,
 		return -1;
 	}
 	v->uidnext = st.uidnext;
-	v->recent_min = st.uidnext;	/* what arrives from now on */
+	imap_seqset_init(&v->recent);
+	if (s->kept_recent_id == v->id)	/* claimed earlier in this session */
+		imap_seqset_union(&v->recent, &s->kept_recent);
+	if (st.uidnext > 1)
+		recent_take(s, v, 1, st.uidnext - 1);
 	s->view = v;
 	s->state = IMAP_ST_SELECTED;
 	imap_view_flags_lines(s);
 	imap_printf(s, "* %u EXISTS", v->count);
 	if (!(s->enabled & IMAP_EN_REV2)) {
-		imap_printf(s, "* 0 RECENT");
+		imap_printf(s, "* %u RECENT", imap_view_recent(v));
 		if (st.first_unseen_uid != 0 &&
 		    imap_view_seq(v, st.first_unseen_uid) != 0)
 			imap_printf(s, "* OK [UNSEEN %u] First unseen",
@@ -285,12 +317,26 @@ int imap_view_open(struct imap_session *s, const char *name, bool readonly,
 	}
 	imap_printf(s, "* OK [UIDVALIDITY %u] UIDs valid", v->uidvalidity);
 	imap_printf(s, "* OK [UIDNEXT %u] Predicted next UID", v->uidnext);
-	if (condstore || (s->enabled & (IMAP_EN_CONDSTORE | IMAP_EN_QRESYNC)))
-		imap_printf(s, "* OK [HIGHESTMODSEQ %llu] Highest",
-			    (unsigned long long)v->modseq);
+	/* RFC 7162 §3.1.2.1: a server with persistent mod-sequences always
+	 * says HIGHESTMODSEQ (harmless to clients that do not know it) */
+	(void)condstore;
+	imap_printf(s, "* OK [HIGHESTMODSEQ %llu] Highest",
+		    (unsigned long long)v->modseq);
 	if (qr != NULL && qr->given)
 		qresync_report(s, v, qr);
 	return 1;
+}
+
+void imap_condstore_on(struct imap_session *s)
+{
+	if (s->enabled & IMAP_EN_CONDSTORE)
+		return;
+	s->enabled |= IMAP_EN_CONDSTORE;
+	/* RFC 7162 §3.1: the first CONDSTORE-enabling command on a selected
+	 * mailbox gets the HIGHESTMODSEQ before its other answers */
+	if (s->view != NULL)
+		imap_printf(s, "* OK [HIGHESTMODSEQ %llu] Highest",
+			    (unsigned long long)s->view->modseq);
 }
 
 void imap_view_close(struct imap_session *s)
@@ -301,6 +347,9 @@ void imap_view_close(struct imap_session *s)
 		return;
 	free(v->gone_uids);
 	free(v->own);
+	imap_seqset_free(&s->kept_recent);
+	s->kept_recent = v->recent;	/* kept for a re-SELECT */
+	s->kept_recent_id = v->id;
 	free(v->uids);
 	free(v->name);
 	free(v);
@@ -360,7 +409,7 @@ static int sync_changed(void *ctx, const struct store_msg *m)
 	}
 	if (m->modseq <= v->reported_modseq || own_change(v, m->uid, m->modseq))
 		return 0;
-	imap_flags_write(&fl, m->flags, m->keywords, m->uid >= v->recent_min);
+	imap_flags_write(&fl, m->flags, m->keywords, imap_view_is_recent(v, m->uid));
 	if (c->nchanged == c->changed_cap) {
 		c->changed_cap = c->changed_cap ? c->changed_cap * 2 : 16;
 		c->changed_uids = xreallocarray(c->changed_uids, c->changed_cap,
@@ -458,6 +507,14 @@ void imap_view_sync(struct imap_session *s, enum imap_sync_mode mode)
 			qsort(c.fresh, c.nfresh, sizeof(*c.fresh), cmp_u32);
 		for (size_t i = 0; i < c.nfresh; i++)
 			view_append(v, c.fresh[i]);
+		if (c.nfresh > 0) {
+			/* new mail is \Recent in every session that has the
+			 * mailbox selected when it arrives (as James does; a
+			 * later SELECT does not see it as recent) */
+			recent_take(s, v, c.fresh[0], c.fresh[c.nfresh - 1]);
+			imap_seqset_add_range(&v->recent, c.fresh[0],
+					      c.fresh[c.nfresh - 1]);
+		}
 		free(c.fresh);
 		free(c.changed_uids);
 		buf_free(&c.changed);

@@ -37,6 +37,9 @@ struct imap_qresync {
 int imap_view_open(struct imap_session *s, const char *name, bool readonly,
 		   bool condstore, const struct imap_qresync *qr,
 		   const char **error_r);
+/* CONDSTORE comes on implicitly (MODSEQ in FETCH/SEARCH, UNCHANGEDSINCE,
+ * CHANGEDSINCE): announce HIGHESTMODSEQ the first time. */
+void imap_condstore_on(struct imap_session *s);
 /* Leave the selected mailbox (no responses). */
 void imap_view_close(struct imap_session *s);
 /* Report what changed since the view last looked. */
@@ -56,6 +59,8 @@ bool imap_view_expunged(const struct imap_view *v, uint32_t uid);
 void imap_view_own_change(struct imap_view *v, uint32_t uid, uint64_t modseq);
 /* The "* FLAGS" and "* OK [PERMANENTFLAGS" lines of the selected mailbox. */
 void imap_view_flags_lines(struct imap_session *s);
+/* Whether uid is \Recent in this session. */
+bool imap_view_is_recent(const struct imap_view *v, uint32_t uid);
 /* Count of \Recent messages in the view. */
 uint32_t imap_view_recent(const struct imap_view *v);
 /* Append "(FLAGS (...))"-style flag list for flags + keywords. */

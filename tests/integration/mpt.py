@@ -181,25 +181,30 @@ def read_script(path):
 
 def read_loosenings(path):
     """{script name: [(reason, [old lines], [new lines])]} from mpt-loosened.txt."""
+    with open(path, encoding="utf-8") as f:
+        return parse_loosenings(f, path)
+
+
+def parse_loosenings(lines, path):
+    """read_loosenings over lines already read (imapmpt.py mixes in rules)."""
     hunks = {}
     cur = None
-    with open(path, encoding="utf-8") as f:
-        for n, raw in enumerate(f, 1):
-            line = raw.rstrip("\r\n")
-            if line.startswith("@@ "):
-                cur = {"reason": None, "old": [], "new": []}
-                for name in line[3:].split():
-                    hunks.setdefault(name, []).append(cur)
-            elif line.startswith("reason:") and cur is not None:
-                cur["reason"] = line[7:].strip()
-            elif line.startswith("- ") and cur is not None:
-                cur["old"].append(line[2:].rstrip())
-            elif line.startswith("+ ") and cur is not None:
-                cur["new"].append(line[2:].rstrip())
-            elif line.startswith("#") or not line.strip():
-                continue
-            else:
-                raise ValueError(f"{path}:{n}: cannot parse {line!r}")
+    for n, raw in enumerate(lines, 1):
+        line = raw.rstrip("\r\n")
+        if line.startswith("@@ "):
+            cur = {"reason": None, "old": [], "new": []}
+            for name in line[3:].split():
+                hunks.setdefault(name, []).append(cur)
+        elif line.startswith("reason:") and cur is not None:
+            cur["reason"] = line[7:].strip()
+        elif line.startswith("- ") and cur is not None:
+            cur["old"].append(line[2:].rstrip())
+        elif line.startswith("+ ") and cur is not None:
+            cur["new"].append(line[2:].rstrip())
+        elif line.startswith("#") or not line.strip():
+            continue
+        else:
+            raise ValueError(f"{path}:{n}: cannot parse {line!r}")
     for name, lst in hunks.items():
         for h in lst:
             if not h["reason"] or not (h["old"] or h["new"]):
@@ -209,11 +214,16 @@ def read_loosenings(path):
     return {k: [(h["reason"], h["old"], h["new"]) for h in v] for k, v in hunks.items()}
 
 
-def apply_loosenings(lines, hunks, name):
+def apply_loosenings(lines, hunks, name, compare=None):
+    """compare: applied to script lines before matching (imapmpt.py keeps
+    trailing spaces in its lines and matches them with str.rstrip)."""
     for reason, old, new in hunks:
         out, i, hits = [], 0, 0
         while i < len(lines):
-            if lines[i:i + len(old)] == old:
+            window = lines[i:i + len(old)]
+            if compare is not None:
+                window = [compare(x) for x in window]
+            if window == old:
                 out.extend(new)
                 i += len(old)
                 hits += 1
