@@ -384,6 +384,7 @@ struct list_entry {
 	char *name;
 	const char *special_use;
 	bool subscribed, exists, has_children;
+	bool sub_parent;	/* LSUB: not subscribed, a descendant is */
 };
 
 struct list_req {
@@ -454,7 +455,9 @@ static void list_write(struct list_req *q, const struct list_entry *e,
 
 	buf_appends(&line, q->lsub ? "* LSUB (" : "* LIST (");
 	mark = line.len;
-	if (!e->exists)
+	if (q->lsub && e->sub_parent && !e->subscribed)
+		buf_appends(&line, "\\Noselect");
+	else if (!e->exists)
 		buf_appends(&line, q->lsub ? "\\Noselect" : "\\NonExistent");
 	if (e->exists && !q->lsub)
 		buf_appends(&line, e->has_children ? "\\HasChildren" : "\\HasNoChildren");
@@ -596,6 +599,29 @@ static bool child_subscribed(const struct list_req *q, const char *name)
 	return false;
 }
 
+/* RFC 3501 §6.3.9: LSUB "%" lists an unsubscribed parent of a subscribed
+ * name as \Noselect (the name itself lies below what "%" matches). */
+static void add_sub_parents(struct list_req *q)
+{
+	size_t n = q->n;
+
+	for (size_t i = 0; i < n; i++) {
+		char *name = q->v[i].subscribed && !matches_any(q, q->v[i].name) ?
+			     xstrdup(q->v[i].name) : NULL;
+		for (char *dot = name ? strrchr(name, '.') : NULL; dot != NULL;
+		     dot = strrchr(name, '.')) {
+			struct list_entry *e;
+			*dot = '\0';
+			if (!matches_any(q, name))
+				continue;
+			e = entry_get(q, name);
+			if (!e->subscribed)
+				e->sub_parent = true;
+		}
+		free(name);
+	}
+}
+
 static void list_run(struct list_req *q)
 {
 	const char *why = NULL;
@@ -605,6 +631,8 @@ static void list_run(struct list_req *q)
 		imap_tagged(q->s, q->tag, "NO", "[SERVERBUG] %s", why);
 		return;
 	}
+	if (q->lsub)
+		add_sub_parents(q);
 	qsort(q->v, q->n, sizeof(*q->v), cmp_entry);
 	for (size_t i = 0; i < q->n; i++) {
 		struct list_entry *e = &q->v[i];
@@ -613,7 +641,7 @@ static void list_run(struct list_req *q)
 			continue;
 		if (q->lsub || q->sel_subscribed) {
 			child = q->recursive && child_subscribed(q, e->name);
-			if (!e->subscribed && !child)
+			if (!e->subscribed && !child && !e->sub_parent)
 				continue;
 		} else if (!e->exists) {
 			continue;

@@ -190,9 +190,6 @@ BUGS = {
     "content-location": "BODYSTRUCTURE body location is the raw header text (quotes, "
                         "folding white space, comments) instead of the URI "
                         "(RFC 3501 §7.4.2 body-fld-loc, RFC 2557 §4.2/§4.4)",
-    "lsub-noselect-parent": "LSUB \"\" \"%\" omits an unsubscribed parent whose "
-                            "child is subscribed; RFC 3501 §6.3.9: it MUST be "
-                            "returned, flagged \\Noselect",
 }
 
 # (script, state) -> the open bugs it runs into (found by running it with
@@ -205,8 +202,6 @@ XFAIL = {
     ("FetchMultipartMixedComplex.test", "selected"): ["multipart-part-crlf"],
     ("FetchStructureEmbedded.test", "selected"): ["multipart-part-crlf"],
     ("ListPercentWildcard.test", "auth"): ["delete-inferiors"],
-    ("Subscribe.test", "auth"): ["lsub-noselect-parent"],
-    ("Subscribe.test", "inbox"): ["lsub-noselect-parent"],
 }
 
 
