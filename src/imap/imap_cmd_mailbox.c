@@ -926,6 +926,24 @@ static int append_items(const struct imap_command *c, struct append_item *items,
 	return n > 0 ? 0 : -1;
 }
 
+static void append_undo(struct imap_session *s, int64_t mailbox_id,
+			const struct imap_seqset *uids)
+{
+	struct imap_seqset_iter it;
+	uint32_t *v = xcalloc(imap_seqset_count(uids) + 1, sizeof(*v)), uid;
+	size_t n = 0;
+	const char *why = NULL;
+
+	imap_seqset_iter_init(&it, uids);
+	while (imap_seqset_next(&it, &uid))
+		v[n++] = uid;
+	if (n > 0 && store_expunge(s->acct->store, mailbox_id, v, n, NULL, NULL,
+				   &why) < 0)
+		log_error("session=%s event=append-undo-failed reason=\"%s\"",
+			  s->id, why);
+	free(v);
+}
+
 static void append_commit(struct imap_session *s, const struct imap_command *c,
 			  struct imap_append *ap, struct append_item *items,
 			  size_t n, int64_t mailbox_id)
@@ -948,8 +966,15 @@ static void append_commit(struct imap_session *s, const struct imap_command *c,
 		done++;
 	}
 	if (done < n) {
-		imap_tagged(s, c->tag, "NO", "%s%s", done ? "[SERVERBUG] " :
-			    "[SERVERBUG] ", why ? why : "Append failed");
+		/* RFC 3502 §6.3.11: MULTIAPPEND is all or nothing: take back
+		 * the messages of this command already stored */
+		append_undo(s, mailbox_id, &uids);
+		for (size_t k = done + 1; k < n; k++) {
+			store_append_abort(ap->msgs[k]);
+			ap->msgs[k] = NULL;
+		}
+		imap_tagged(s, c->tag, "NO", "[SERVERBUG] %s",
+			    why ? why : "Append failed");
 	} else {
 		struct buf set = BUF_INIT;
 		imap_seqset_format(&uids, &set);
