@@ -173,11 +173,11 @@ struct open_ctx {
 	struct imap_view *v;
 };
 
-static int list_cb(void *ctx, const struct store_msg *m)
+static int list_cb(void *ctx, uint32_t uid)
 {
 	struct open_ctx *c = ctx;
 
-	view_append(c->v, m->uid);
+	view_append(c->v, uid);
 	return 0;
 }
 
@@ -292,7 +292,7 @@ int imap_view_open(struct imap_session *s, const char *name, bool readonly,
 	v->modseq = st.highestmodseq;
 	v->reported_modseq = st.highestmodseq;
 	c.v = v;
-	if (store_msg_list(s->acct->store, v->id, 1, list_cb, &c, error_r) < 0) {
+	if (store_msg_uids(s->acct->store, v->id, list_cb, &c, error_r) < 0) {
 		free(v->uids);
 		free(v->name);
 		free(v);

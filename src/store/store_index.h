@@ -59,6 +59,7 @@ enum store_index_stmt {
 	/* store_index_msg.c */
 	SIX_ROW_GET,
 	SIX_ROW_RANGE,
+	SIX_UID_LIST,
 	SIX_EXPUNGED_RANGE,
 	SIX_ROW_SET_FLAGS,
 	SIX_ROW_SET_LOCATION,
@@ -242,6 +243,9 @@ int store_index_row_get(struct store_index *ix, int64_t mailbox_id,
 			uint32_t uid, struct store_index_row *r);
 /* Append to rows up to limit rows with uid >= uid_min and modseq > since,
  * in UID order. */
+/* Every UID of mailbox_id in order (the primary key alone: no row read). */
+int store_index_uid_list(struct store_index *ix, int64_t mailbox_id,
+			 int (*cb)(void *ctx, uint32_t uid), void *ctx);
 int store_index_row_range(struct store_index *ix, int64_t mailbox_id,
 			  uint32_t uid_min, uint64_t since, size_t limit,
 			  struct store_index_rows *rows);

@@ -13,6 +13,8 @@
 #define Q_ROW_RANGE                                                         \
 	"SELECT " ROW_COLS " FROM messages WHERE mailbox_id = ?1"           \
 	" AND uid >= ?2 AND modseq > ?3 ORDER BY uid LIMIT ?4"
+#define Q_UID_LIST                                                          \
+	"SELECT uid FROM messages WHERE mailbox_id = ?1 ORDER BY uid"
 #define Q_EXPUNGED_RANGE                                                    \
 	"SELECT uid FROM expunged WHERE mailbox_id = ?1 AND uid >= ?2"      \
 	" AND modseq > ?3 ORDER BY uid LIMIT ?4"
@@ -130,6 +132,22 @@ int store_index_row_range(struct store_index *ix, int64_t mailbox_id,
 	sqlite3_bind_int64(s, 3, (int64_t)since);
 	sqlite3_bind_int64(s, 4, (int64_t)limit);
 	return store_index_rows_read(ix, s, rows) < 0 ? -1 : 0;
+}
+
+int store_index_uid_list(struct store_index *ix, int64_t mailbox_id,
+			 int (*cb)(void *ctx, uint32_t uid), void *ctx)
+{
+	sqlite3_stmt *s = store_index_prepare(ix, SIX_UID_LIST, Q_UID_LIST);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, mailbox_id);
+	while ((rc = store_index_step_row(ix, s)) == 1)
+		if (cb(ctx, (uint32_t)sqlite3_column_int64(s, 0)) != 0)
+			break;
+	sqlite3_reset(s);
+	return rc < 0 ? -1 : 0;
 }
 
 int store_index_expunged_range(struct store_index *ix, int64_t mailbox_id,

@@ -127,6 +127,11 @@ typedef int store_msg_cb(void *ctx, const struct store_msg *m);
  * with "no such mailbox" instead. */
 int store_msg_list(struct store *st, int64_t mailbox_id, uint32_t uid_min,
 		   store_msg_cb *cb, void *ctx, const char **error_r);
+/* Just the UIDs, in order (SELECT: read from the index's key alone). One
+ * snapshot: the callback must not change the store. */
+int store_msg_uids(struct store *st, int64_t mailbox_id,
+		   int (*cb)(void *ctx, uint32_t uid), void *ctx,
+		   const char **error_r);
 /* The given UIDs (ascending); UIDs that do not exist are skipped. */
 int store_msg_get(struct store *st, int64_t mailbox_id, const uint32_t *uids,
 		  size_t n, store_msg_cb *cb, void *ctx, const char **error_r);

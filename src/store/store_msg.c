@@ -46,6 +46,17 @@ int store_msg_list(struct store *st, int64_t mailbox_id, uint32_t uid_min,
 	return list_rows(st, mailbox_id, uid_min, 0, cb, ctx, error_r);
 }
 
+int store_msg_uids(struct store *st, int64_t mailbox_id,
+		   int (*cb)(void *ctx, uint32_t uid), void *ctx,
+		   const char **error_r)
+{
+	if (store_index_uid_list(&st->ix, mailbox_id, cb, ctx) < 0) {
+		*error_r = "cannot read index";
+		return -1;
+	}
+	return 0;
+}
+
 /* Rows of uids[i..j] (ascending, consecutive: one range query) added. */
 static int get_run(struct store *st, int64_t mailbox_id, uint32_t first,
 		   uint32_t last, struct store_index_rows *rows)
