@@ -13,6 +13,7 @@
 #include "lib/str.h"
 #include "lib/xalloc.h"
 #include "queue/deliver.h"
+#include "queue/outbound.h"
 #include "queue/spool.h"
 
 #define RETRY_SCAN 30		/* seconds between scans for retries */
@@ -221,6 +222,8 @@ static void run_deliveries(evutil_socket_t fd, short what, void *arg)
 	/* A full batch means there may be more: go on after other events. */
 	if (deliver_batch(spool) > 0)
 		event_active(deliver_ev, 0, 0);
+	else
+		outbound_run();	/* remote recipients the pass handed over */
 }
 
 static void on_retry_timer(evutil_socket_t fd, short what, void *arg)
@@ -246,6 +249,8 @@ static void on_start(void)
 	spool_cleanup(spool);
 	if (deliver_init(&why) < 0)
 		fatal("event=start status=failed reason=\"%s\"", why);
+	if (outbound_init(spool, schedule_deliveries, &why) < 0)
+		fatal("event=start status=failed reason=\"%s\"", why);
 	commit_ev = event_new(proc_base, -1, 0, run_commits, NULL);
 	deliver_ev = evtimer_new(proc_base, run_deliveries, NULL);
 	retry_ev = event_new(proc_base, -1, EV_PERSIST, on_retry_timer, NULL);
@@ -259,6 +264,7 @@ static void on_start(void)
 static void on_reload(void)
 {
 	deliver_reload();
+	outbound_reload();
 }
 
 static void on_shutdown(void)
@@ -267,6 +273,7 @@ static void on_shutdown(void)
 	/* Commits already received are answered before exit. */
 	if (ncommits > 0)
 		run_commits(-1, 0, NULL);
+	outbound_shutdown();
 	deliver_shutdown();
 	spool_close(spool);
 	proc_exit(0);

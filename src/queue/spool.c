@@ -39,7 +39,10 @@ static const char schema[] =
 	" orcpt TEXT, status INTEGER NOT NULL DEFAULT 0,"
 	" attempts INTEGER NOT NULL DEFAULT 0, next_try INTEGER NOT NULL DEFAULT 0,"
 	" last_error TEXT, PRIMARY KEY(qid, idx));"
-	"CREATE INDEX IF NOT EXISTS recipients_status ON recipients(status);";
+	"CREATE INDEX IF NOT EXISTS recipients_status ON recipients(status);"
+	/* outbound: messages whose sender got the delay notice (RFC 3464) */
+	"CREATE TABLE IF NOT EXISTS delay_notices("
+	" qid TEXT PRIMARY KEY REFERENCES messages(qid) ON DELETE CASCADE);";
 
 static int db_exec(struct spool *sp, const char *sql, const char **error_r)
 {
@@ -378,9 +381,10 @@ int spool_set_status(struct spool *sp, const char *qid, int64_t idx,
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(sp->db, "UPDATE recipients SET status=?, "
-			       "attempts=attempts+1, last_error=?, next_try=? "
-			       "WHERE qid=? AND idx=?", -1, &st, NULL) != SQLITE_OK)
+	/* handing a recipient to outbound delivery is not an attempt */
+	if (sqlite3_prepare_v2(sp->db, "UPDATE recipients SET status=?1, "
+			       "attempts=attempts+(?1<>3), last_error=?2, next_try=?3 "
+			       "WHERE qid=?4 AND idx=?5", -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_int(st, 1, status);
 	sqlite3_bind_text(st, 2, error, -1, SQLITE_STATIC);
@@ -463,4 +467,142 @@ void spool_cleanup(struct spool *sp)
 	if (removed > 0)
 		log_info("event=queue-cleanup removed=%u reason=\"files of "
 			 "messages never acknowledged\"", removed);
+}
+
+/* --- outbound delivery (queue/outbound.c) --- */
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return xstrdup(t ? (const char *)t : "");
+}
+
+int spool_remote_due(struct spool *sp, time_t now, size_t max,
+		     struct spool_remote_rcpt **out, size_t *n_r)
+{
+	sqlite3_stmt *st;
+	size_t n = 0;
+
+	*out = NULL;
+	*n_r = 0;
+	if (sqlite3_prepare_v2(sp->db, "SELECT qid, idx, address, notify, orcpt, "
+			       "attempts FROM recipients WHERE status=3 AND "
+			       "next_try<=? ORDER BY qid, idx LIMIT ?", -1, &st,
+			       NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)now);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+	while (n < max && sqlite3_step(st) == SQLITE_ROW) {
+		struct spool_remote_rcpt *r;
+		*out = xrealloc(*out, (n + 1) * sizeof(**out));
+		r = &(*out)[n++];
+		str_copy(r->qid, QUEUE_ID_MAX, (const char *)sqlite3_column_text(st, 0));
+		r->idx = sqlite3_column_int64(st, 1);
+		r->addr = col_dup(st, 2);
+		r->notify = (unsigned)sqlite3_column_int(st, 3);
+		r->orcpt = col_dup(st, 4);
+		r->attempts = (unsigned)sqlite3_column_int(st, 5);
+	}
+	sqlite3_finalize(st);
+	*n_r = n;
+	return 0;
+}
+
+void spool_remote_free(struct spool_remote_rcpt *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(r[i].addr);
+		free(r[i].orcpt);
+	}
+	free(r);
+}
+
+time_t spool_remote_next(struct spool *sp)
+{
+	sqlite3_stmt *st;
+	time_t t = 0;
+
+	if (sqlite3_prepare_v2(sp->db, "SELECT MIN(next_try) FROM recipients "
+			       "WHERE status=3", -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_type(st, 0) != SQLITE_NULL)
+		t = (time_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return t;
+}
+
+int spool_meta_load(struct spool *sp, const char *qid, struct spool_meta *m,
+		    const char **error_r)
+{
+	sqlite3_stmt *st;
+
+	memset(m, 0, sizeof(*m));
+	if (sqlite3_prepare_v2(sp->db, "SELECT sender, created, size, body, "
+			       "smtputf8, ret, envid, auth_user, EXISTS(SELECT 1 "
+			       "FROM delay_notices d WHERE d.qid=m.qid) FROM "
+			       "messages m WHERE qid=?", -1, &st, NULL) != SQLITE_OK) {
+		*error_r = sqlite3_errmsg(sp->db);
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, qid, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		*error_r = "no such message";
+		return -1;
+	}
+	m->sender = col_dup(st, 0);
+	m->created = (time_t)sqlite3_column_int64(st, 1);
+	m->size = (uint64_t)sqlite3_column_int64(st, 2);
+	m->body = sqlite3_column_int(st, 3);
+	m->smtputf8 = sqlite3_column_int(st, 4) != 0;
+	m->ret = sqlite3_column_int(st, 5);
+	m->envid = col_dup(st, 6);
+	m->auth_user = col_dup(st, 7);
+	m->delay_noticed = sqlite3_column_int(st, 8) != 0;
+	sqlite3_finalize(st);
+	return 0;
+}
+
+void spool_meta_free(struct spool_meta *m)
+{
+	free(m->sender);
+	free(m->envid);
+	free(m->auth_user);
+	memset(m, 0, sizeof(*m));
+}
+
+int spool_set_remote(struct spool *sp, const char *qid, int64_t idx,
+		     int status, time_t next_try, const char *error)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(sp->db, "UPDATE recipients SET status=?, "
+			       "attempts=attempts+1, last_error=?, next_try=? "
+			       "WHERE qid=? AND idx=?", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int(st, 1, status);
+	sqlite3_bind_text(st, 2, error, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)next_try);
+	sqlite3_bind_text(st, 4, qid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, idx);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int spool_mark_delay_notice(struct spool *sp, const char *qid)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(sp->db, "INSERT OR IGNORE INTO delay_notices(qid) "
+			       "VALUES(?)", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, qid, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
 }

@@ -82,4 +82,44 @@ void spool_flush_removed(struct spool *sp);
 /* Remove files that have no committed envelope (start-up). */
 void spool_cleanup(struct spool *sp);
 
+/* --- outbound delivery (queue/outbound.c) --- */
+
+/* A recipient waiting for outbound delivery (status SPOOL_REMOTE). */
+struct spool_remote_rcpt {
+	char qid[QUEUE_ID_MAX];
+	int64_t idx;
+	char *addr;
+	unsigned notify;	/* SMTP_NOTIFY_* bits, 0: not given */
+	char *orcpt;		/* "" when not given */
+	unsigned attempts;	/* outbound attempts made so far */
+};
+
+/* The message facts outbound delivery and bounces need. */
+struct spool_meta {
+	char *sender;
+	time_t created;
+	uint64_t size;
+	int body;		/* enum smtp_body */
+	bool smtputf8;
+	int ret;		/* enum smtp_ret */
+	char *envid;
+	char *auth_user;	/* "" unless submitted by one of our accounts */
+	bool delay_noticed;	/* the delay notice went out */
+};
+
+/* Remote recipients with next_try <= now, by queue id then index (at most max). */
+int spool_remote_due(struct spool *sp, time_t now, size_t max,
+		     struct spool_remote_rcpt **out, size_t *n_r);
+void spool_remote_free(struct spool_remote_rcpt *r, size_t n);
+/* Earliest next_try of a remote recipient; 0 when there is none. */
+time_t spool_remote_next(struct spool *sp);
+int spool_meta_load(struct spool *sp, const char *qid, struct spool_meta *m,
+		    const char **error_r);
+void spool_meta_free(struct spool_meta *m);
+/* Record an outbound attempt (inside spool_begin/spool_commit_txn). */
+int spool_set_remote(struct spool *sp, const char *qid, int64_t idx,
+		     int status, time_t next_try, const char *error);
+/* Remember that the message's delay notice was sent (once per message). */
+int spool_mark_delay_notice(struct spool *sp, const char *qid);
+
 #endif
