@@ -17,12 +17,75 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* libcurl is loaded only when a policy is fetched (dlopen): linked, it
+ * would map some 30 libraries (GnuTLS, Kerberos, LDAP, SSH ...) into
+ * every mailkeep process, daemon children included. */
+#define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "lib/netaddr.h"
 #include "lib/xalloc.h"
+
+/* ---- libcurl, loaded on first use ---- */
+
+static struct {
+	void *lib;
+	CURLcode (*global_init)(long flags);
+	void (*global_cleanup)(void);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *h, CURLoption option, ...);
+	CURLcode (*easy_perform)(CURL *h);
+	CURLcode (*easy_getinfo)(CURL *h, CURLINFO info, ...);
+	void (*easy_cleanup)(CURL *h);
+	const char *(*easy_strerror)(CURLcode code);
+	struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
+	void (*slist_free_all)(struct curl_slist *l);
+} curlfn;
+
+/* 0, or -1 when libcurl (libcurl4, Debian) is not installed. */
+static int curl_load(void)
+{
+	void *l;
+
+	if (curlfn.lib != NULL)
+		return 0;
+	if ((l = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL)) == NULL)
+		return -1;
+#define SYM(field, name) \
+	if ((*(void **)&curlfn.field = dlsym(l, name)) == NULL) { \
+		dlclose(l); \
+		return -1; \
+	}
+	SYM(global_init, "curl_global_init")
+	SYM(global_cleanup, "curl_global_cleanup")
+	SYM(easy_init, "curl_easy_init")
+	SYM(easy_setopt, "curl_easy_setopt")
+	SYM(easy_perform, "curl_easy_perform")
+	SYM(easy_getinfo, "curl_easy_getinfo")
+	SYM(easy_cleanup, "curl_easy_cleanup")
+	SYM(easy_strerror, "curl_easy_strerror")
+	SYM(slist_append, "curl_slist_append")
+	SYM(slist_free_all, "curl_slist_free_all")
+#undef SYM
+	curlfn.lib = l;
+	return 0;
+}
+
+#define curl_global_init curlfn.global_init
+#define curl_global_cleanup curlfn.global_cleanup
+#define curl_easy_init curlfn.easy_init
+#undef curl_easy_setopt
+#define curl_easy_setopt curlfn.easy_setopt
+#define curl_easy_perform curlfn.easy_perform
+#undef curl_easy_getinfo
+#define curl_easy_getinfo curlfn.easy_getinfo
+#define curl_easy_cleanup curlfn.easy_cleanup
+#define curl_easy_strerror curlfn.easy_strerror
+#define curl_slist_append curlfn.slist_append
+#define curl_slist_free_all curlfn.slist_free_all
 
 /* ---- addresses ---- */
 
@@ -317,6 +380,10 @@ int cli_probe_https(const char *host, const char *path, const char *ip,
 	long status = 0;
 	int rc = -1;
 
+	if (curl_load() < 0) {
+		buf_appends(error, "libcurl (libcurl4) is not installed");
+		return -1;
+	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	buf_printf(&url, "https://%s%s", host, path);
 	buf_printf(&pin, strchr(ip, ':') ? "%s:443:[%s]" : "%s:443:%s", host, ip);
