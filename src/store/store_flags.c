@@ -186,6 +186,7 @@ struct flags_op {
 	struct buf given;		/* the change's keywords, resolved */
 	struct store_index_rows changed;
 	struct store_uids failed;
+	uint64_t modseq;		/* of this command's changes, once taken */
 };
 
 /* A new name for the file when its system flags change. */
@@ -232,7 +233,8 @@ static int flags_one(struct flags_op *op, struct store_index_row *r,
 		ret = store_index_row_set_flags(&op->st->ix, op->mailbox_id, r, flags,
 						kw.len ? buf_cstr(&kw) : NULL,
 						loc.len ? buf_cstr(&loc) : NULL,
-						&r->modseq);
+						&op->modseq);
+	r->modseq = op->modseq;
 	if (ret < 0) {
 		*error_r = "cannot change flags";
 		goto out;
@@ -264,20 +266,30 @@ static int flags_locked(struct flags_op *op, const uint32_t *uids, size_t n,
 	      store_kwset_resolve(op->st, &set, op->ch->keywords,
 				  op->ch->nkeywords, &op->given, error_r);
 	store_kwset_free(&set);
-	for (size_t i = 0; ret == 0 && i < n; i++) {
-		struct store_index_row r;
-		int found = store_index_row_get(&op->st->ix, op->mailbox_id, uids[i], &r);
-
-		if (found < 0) {
+	/* rows read a run of consecutive UIDs at a time (one query) */
+	for (size_t i = 0; ret == 0 && i < n;) {
+		struct store_index_rows run = { NULL, 0, 0 };
+		size_t j = i;
+		while (j + 1 < n && j + 1 - i < STORE_LIST_CHUNK &&
+		       uids[j + 1] == uids[j] + 1)
+			j++;
+		if (store_index_row_range(&op->st->ix, op->mailbox_id, uids[i], 0,
+					  j - i + 1, &run) < 0) {
 			*error_r = "cannot read index";
 			ret = -1;
-		} else if (found == 1 && op->ch->unchangedsince != 0 &&
-			   r.modseq > op->ch->unchangedsince) {
-			store_uids_add(&op->failed, r.uid);	/* RFC 7162 §3.1.3 */
-		} else if (found == 1) {
-			ret = flags_one(op, &r, error_r);
 		}
-		store_index_row_free(&r);
+		for (size_t k = 0; ret == 0 && k < run.count; k++) {
+			struct store_index_row *r = &run.v[k];
+			if (r->uid > uids[j])
+				break;
+			if (op->ch->unchangedsince != 0 &&
+			    r->modseq > op->ch->unchangedsince)
+				store_uids_add(&op->failed, r->uid);	/* RFC 7162 §3.1.3 */
+			else
+				ret = flags_one(op, r, error_r);
+		}
+		store_index_rows_free(&run);
+		i = j + 1;
 	}
 	return ret;
 }

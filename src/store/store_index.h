@@ -254,7 +254,8 @@ int store_index_row_range(struct store_index *ix, int64_t mailbox_id,
 int store_index_expunged_range(struct store_index *ix, int64_t mailbox_id,
 			       uint32_t uid_min, uint64_t since, size_t limit,
 			       uint32_t *uids, size_t *n_r);
-/* New flags, keywords and location of a row with a new MODSEQ. */
+/* New flags, keywords and location of a row, with a new MODSEQ, or with
+ * *modseq_r when it is not 0 (one MODSEQ for a whole STORE). */
 int store_index_row_set_flags(struct store_index *ix, int64_t mailbox_id,
 			      const struct store_index_row *r, unsigned flags,
 			      const char *keywords, const char *location,

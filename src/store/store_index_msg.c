@@ -178,7 +178,10 @@ int store_index_row_set_flags(struct store_index *ix, int64_t mailbox_id,
 {
 	sqlite3_stmt *s = store_index_prepare(ix, SIX_ROW_SET_FLAGS,
 					      Q_ROW_SET_FLAGS);
-	int64_t modseq = store_index_bump_modseq(ix, mailbox_id);
+	/* *modseq_r != 0: the command's MODSEQ, already taken (RFC 7162
+	 * §3.1.3 lets one command give all its changes the same one) */
+	int64_t modseq = *modseq_r != 0 ? (int64_t)*modseq_r :
+		store_index_bump_modseq(ix, mailbox_id);
 
 	if (s == NULL || modseq < 0)
 		return -1;
