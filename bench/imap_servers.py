@@ -11,11 +11,9 @@ import os
 import pwd
 import secrets
 import signal
-import socket
 import subprocess
-import time
 
-from servers import BENCH_DIR, free_port, process_tree
+from servers import BENCH_DIR, free_port, process_tree, wait_banner
 
 USER = "bench@bench.test"
 PASSWORD = "bench-password-1"
@@ -25,19 +23,7 @@ STOP_TIMEOUT = 30
 
 def wait_imap(port, alive, timeout=START_TIMEOUT):
     """Wait until 127.0.0.1:port greets with * OK; alive() False aborts."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not alive():
-            return False
-        try:
-            with socket.create_connection(("127.0.0.1", port), 0.5) as s:
-                s.settimeout(5)
-                if s.recv(512).startswith(b"* OK"):
-                    s.sendall(b"Z LOGOUT\r\n")
-                    return True
-        except OSError:
-            time.sleep(0.1)
-    return False
+    return wait_banner(port, alive, timeout, b"* OK", b"Z LOGOUT\r\n")
 
 
 def passwd_line(home, uid, gid):

@@ -25,8 +25,10 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_banner(port, alive, timeout=START_TIMEOUT):
-    """Wait until 127.0.0.1:port answers 220; alive() False aborts."""
+def wait_banner(port, alive, timeout=START_TIMEOUT, greeting=b"220",
+                bye=b"QUIT\r\n"):
+    """Wait until 127.0.0.1:port greets with `greeting` (SMTP 220 by
+    default); alive() False aborts."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not alive():
@@ -34,8 +36,8 @@ def wait_banner(port, alive, timeout=START_TIMEOUT):
         try:
             with socket.create_connection(("127.0.0.1", port), 0.5) as s:
                 s.settimeout(5)
-                if s.recv(512).startswith(b"220"):
-                    s.sendall(b"QUIT\r\n")
+                if s.recv(512).startswith(greeting):
+                    s.sendall(bye)
                     return True
         except OSError:
             time.sleep(0.1)

@@ -180,20 +180,6 @@ static int domain_dir(const struct cli_env *env, const char *domain)
 	return dom;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Write the secret to a new file tmp in dir: mode 0600, synced. */
 static int write_key(const struct cli_env *env, int dir, const char *tmp,
 		     const struct buf *pem)
@@ -204,7 +190,7 @@ static int write_key(const struct cli_env *env, int dir, const char *tmp,
 
 	if (fd < 0)
 		return -1;
-	if (fchmod(fd, 0600) < 0 || write_all(fd, pem->ptr, pem->len) < 0 ||
+	if (fchmod(fd, 0600) < 0 || buf_write_fd(fd, pem->ptr, pem->len) < 0 ||
 	    (env->give_away && fchown(fd, env->uid, env->gid) < 0) ||
 	    fsync(fd) < 0)
 		rc = -1;

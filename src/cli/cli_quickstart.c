@@ -145,20 +145,6 @@ static int parse_args(struct qs_opts *o, int argc, char **argv)
 
 /* ---- files ---- */
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Create path (not there before) with mode and contents, synced. */
 static int write_new(const char *path, mode_t mode, const struct buf *text)
 {
@@ -167,7 +153,7 @@ static int write_new(const char *path, mode_t mode, const struct buf *text)
 
 	if (fd < 0)
 		return -1;
-	if (fchmod(fd, mode) < 0 || write_all(fd, text->ptr, text->len) < 0 ||
+	if (fchmod(fd, mode) < 0 || buf_write_fd(fd, text->ptr, text->len) < 0 ||
 	    fsync(fd) < 0)
 		rc = -1;
 	if (close(fd) < 0)

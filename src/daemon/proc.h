@@ -52,6 +52,12 @@ extern struct buf proc_tls_cert, proc_tls_key;
 extern struct buf proc_aliases;
 extern bool proc_aliases_set;
 
+/* (Re)build *ctx from the certificate and key main last sent, then wipe
+ * the key text; on failure the previous context stays (open sessions
+ * hold their own reference to it) and the log says so, naming what is
+ * off without one. Nothing happens before main sent a certificate. */
+struct ssl_ctx_st;
+void proc_tls_load(struct ssl_ctx_st **ctx, const char *off_without);
 const char *proc_role_name(enum proc_role role);
 int proc_role_parse(const char *name);	/* -1 if unknown */
 /* Entry point of a child process; returns the exit status. */

@@ -193,7 +193,6 @@ struct imap_account *imap_server_account_get(int64_t id, const char **error_r)
 		free(a);
 		return NULL;
 	}
-	a->counter = store_change_counter(a->store);
 	(void)store_mailbox_list(a->store, recent_init_cb, a, error_r);
 	a->refs = 1;
 	a->next = accounts;
@@ -306,7 +305,6 @@ void imap_server_account_changed(struct imap_account *a)
 {
 	struct imap_session *s, *next;
 
-	a->counter = store_change_counter(a->store);
 	for (s = a->sessions; s != NULL; s = next) {
 		next = s->acct_next;	/* notify may end the session */
 		imap_session_notify(s);
@@ -435,33 +433,13 @@ static void on_listener(int service, int fd, const char *address)
 		 config_service_name(service));
 }
 
-static void load_tls(void)
-{
-	const char *why = NULL;
-	SSL_CTX *ctx;
-
-	if (proc_tls_cert.len == 0)
-		return;
-	ctx = tls_server_ctx_new(&proc_cfg, &proc_tls_cert, &proc_tls_key, &why);
-	explicit_bzero(proc_tls_key.ptr, proc_tls_key.cap);
-	buf_reset(&proc_tls_key);
-	if (ctx == NULL) {
-		log_error("event=tls status=failed reason=\"%s\" action=\"%s\"", why,
-			  tls_ctx ? "keeping the previous certificate" :
-				    "TLS disabled");
-		return;
-	}
-	SSL_CTX_free(tls_ctx);	/* open sessions hold their own reference */
-	tls_ctx = ctx;
-}
-
 static void on_start(void)
 {
 	struct timeval every = { 60, 0 };
 
 	sweep_ev = event_new(proc_base, -1, EV_PERSIST, on_sweep, NULL);
 	evtimer_add(sweep_ev, &every);
-	load_tls();
+	proc_tls_load(&tls_ctx, "TLS disabled");
 	for (size_t i = 0; i < nlisteners; i++)
 		evconnlistener_enable(listeners[i]);
 	log_info("event=ready sessions_max=%llu",
@@ -470,7 +448,7 @@ static void on_start(void)
 
 static void on_reload(void)
 {
-	load_tls();
+	proc_tls_load(&tls_ctx, "TLS disabled");
 	log_info("event=reloaded");
 }
 

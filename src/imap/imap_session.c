@@ -105,16 +105,6 @@ static void unlink_session(struct imap_session *s)
 		s->next->prev = s->prev;
 }
 
-static bool is_loopback(const struct sockaddr *sa)
-{
-	struct netaddr_cidr v4, v6;
-
-	return (netaddr_parse_cidr("127.0.0.0/8", &v4) == 0 &&
-		netaddr_cidr_match(&v4, sa)) ||
-	       (netaddr_parse_cidr("::1/128", &v6) == 0 &&
-		netaddr_cidr_match(&v6, sa));
-}
-
 void imap_session_start(int fd, int service, const struct sockaddr *sa,
 			socklen_t salen)
 {
@@ -127,7 +117,7 @@ void imap_session_start(int fd, int service, const struct sockaddr *sa,
 	s->service = service;
 	netaddr_ip_string(sa, s->ip, sizeof(s->ip));
 	s->port = netaddr_port(sa);
-	s->loopback = is_loopback(sa);
+	s->loopback = netaddr_is_loopback(sa);
 	s->tls = tls != NULL;
 	s->conn_id = imap_server_conn_id();
 	s->parser = imap_parser_new(&imap_parser_limits_preauth, true);

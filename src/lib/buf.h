@@ -39,6 +39,8 @@ const char *buf_cstr(const struct buf *b);
  * on a read error, or EFBIG when it holds more than max bytes. The
  * stack copy is wiped, as the file may be a private key. */
 int buf_read_fd(struct buf *b, int fd, size_t max);
+/* Write p[0..n) to fd whole (EINTR retried): 0, or -1 with errno set. */
+int buf_write_fd(int fd, const void *p, size_t n);
 /* Take ownership of the heap string; b is left empty. */
 char *buf_detach(struct buf *b);
 

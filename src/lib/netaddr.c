@@ -126,6 +126,19 @@ bool netaddr_cidr_match(const struct netaddr_cidr *net,
 	return false;
 }
 
+bool netaddr_is_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+		return IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
+	}
+	return false;
+}
+
 void netaddr_ip_string(const struct sockaddr *sa, char *out, size_t size)
 {
 	const void *src = NULL;

@@ -24,6 +24,9 @@ int netaddr_parse_cidr(const char *s, struct netaddr_cidr *out);
 /* Is the address inside the network? IPv4-mapped IPv6 matches IPv4. */
 bool netaddr_cidr_match(const struct netaddr_cidr *net,
 			const struct sockaddr *sa);
+/* 127.0.0.0/8 or ::1 (an IPv4-mapped address is not: listeners are
+ * IPV6_V6ONLY, so only a PROXY header could name one). */
+bool netaddr_is_loopback(const struct sockaddr *sa);
 /* Numeric text of the address without port ("192.0.2.1", "2001:db8::1"). */
 void netaddr_ip_string(const struct sockaddr *sa, char *out, size_t size);
 unsigned netaddr_port(const struct sockaddr *sa);

@@ -17,20 +17,6 @@ static ssize_t read_fd(void *arg, char *b, size_t n)
 	return read(*(int *)arg, b, n);
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Queue text as a new message from <> to rcpt (spool_commit makes it durable). */
 static int inject(struct spool *sp, const struct buf *text, const char *rcpt,
 		  const char *orig_qid, const char **error_r)
@@ -43,7 +29,7 @@ static int inject(struct spool *sp, const struct buf *text, const char *rcpt,
 	memset(&e, 0, sizeof(e));
 	if (spool_create(sp, e.qid, &fd, error_r) < 0)
 		return -1;
-	if (write_all(fd, text->ptr, text->len) < 0) {
+	if (buf_write_fd(fd, text->ptr, text->len) < 0) {
 		*error_r = strerror(errno);
 		close(fd);
 		spool_discard(sp, e.qid);

@@ -379,30 +379,9 @@ static void on_listener(int service, int fd, const char *address)
 		 config_service_name(service));
 }
 
-static void load_tls(void)
-{
-	const char *why = NULL;
-	SSL_CTX *ctx;
-
-	if (proc_tls_cert.len == 0)
-		return;
-	ctx = tls_server_ctx_new(&proc_cfg, &proc_tls_cert, &proc_tls_key, &why);
-	explicit_bzero(proc_tls_key.ptr, proc_tls_key.cap);
-	buf_reset(&proc_tls_key);
-	if (ctx == NULL) {
-		log_error("event=tls status=failed reason=\"%s\" action=\"%s\"", why,
-			  tls_ctx ? "keeping the previous certificate" :
-				    "STARTTLS disabled");
-		return;
-	}
-	/* Open sessions hold their own reference to the old context. */
-	SSL_CTX_free(tls_ctx);
-	tls_ctx = ctx;
-}
-
 static void on_start(void)
 {
-	load_tls();
+	proc_tls_load(&tls_ctx, "STARTTLS disabled");
 	smtp_checks_setup();
 	for (size_t i = 0; i < nlisteners; i++)
 		evconnlistener_enable(listeners[i]);
@@ -412,7 +391,7 @@ static void on_start(void)
 
 static void on_reload(void)
 {
-	load_tls();
+	proc_tls_load(&tls_ctx, "STARTTLS disabled");
 	smtp_checks_setup();
 	log_info("event=reloaded");
 }

@@ -13,6 +13,7 @@
 #include "daemon/proto.h"
 #include "lib/ipc.h"
 #include "lib/log.h"
+#include "lib/netaddr.h"
 #include "lib/str.h"
 #include "smtp/smtp_checks.h"
 
@@ -21,23 +22,10 @@ bool smtp_submit_is_submission(const struct smtp_session *s)
 	return s->service == SVC_SUBMISSION || s->service == SVC_SUBMISSIONS;
 }
 
-static bool is_loopback(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
-	}
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-		return IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
-	}
-	return false;
-}
-
 bool smtp_submit_tls_ok(const struct smtp_session *s)
 {
 	return s->ssl != NULL || (proc_cfg.submission_plaintext_loopback &&
-				  is_loopback(&s->peer));
+				  netaddr_is_loopback((const struct sockaddr *)&s->peer));
 }
 
 bool smtp_submit_mail_allowed(struct smtp_session *s)
