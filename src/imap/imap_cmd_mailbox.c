@@ -52,6 +52,13 @@ static int account_size(struct imap_session *s, uint64_t *used,
 
 /* --- names --- */
 
+/* Mailbox names travel as UTF-8 (RFC 6855 UTF8=ACCEPT, RFC 9051), else as
+ * modified UTF-7 (RFC 3501 §5.1.3). */
+static bool utf8_names(const struct imap_session *s)
+{
+	return (s->enabled & (IMAP_EN_UTF8 | IMAP_EN_REV2)) != 0;
+}
+
 int imap_mailbox_arg(struct imap_session *s, const struct imap_arg *a,
 		     struct buf *out, const char **error_r)
 {
@@ -67,7 +74,7 @@ int imap_mailbox_arg(struct imap_session *s, const struct imap_arg *a,
 		buf_appends(out, "INBOX");
 		return 0;
 	}
-	if (s->enabled & (IMAP_EN_UTF8 | IMAP_EN_REV2) && !imap_utf7_is_valid(name, len))
+	if (utf8_names(s) && !imap_utf7_is_valid(name, len))
 		buf_append(out, name, len);	/* UTF-8 as sent (RFC 6855 §3) */
 	else if (imap_utf7_decode(name, len, out, error_r) < 0)
 		return -1;
@@ -95,7 +102,7 @@ void imap_mailbox_write(struct imap_session *s, const char *name,
 	struct buf enc = BUF_INIT;
 	const char *why;
 
-	if (s->enabled & (IMAP_EN_UTF8 | IMAP_EN_REV2) ||
+	if (utf8_names(s) ||
 	    imap_utf7_encode(name, strlen(name), &enc, &why) < 0)
 		imap_quote_string(out, name, strlen(name));
 	else
@@ -444,14 +451,15 @@ static bool matches_any(const struct list_req *q, const char *name)
 	return false;
 }
 
-static void status_line(struct imap_session *s, const char *name,
-			const struct imap_arg *items);
+static bool status_write(struct imap_session *s, const char *name,
+			 const struct imap_arg *items, bool *missing_r);
 
 static void list_write(struct list_req *q, const struct list_entry *e,
 		       bool child_subscribed)
 {
 	struct buf line = BUF_INIT;
 	size_t mark;
+	bool missing;	/* (it exists: listed from the store just now) */
 
 	buf_appends(&line, q->lsub ? "* LSUB (" : "* LIST (");
 	mark = line.len;
@@ -472,7 +480,7 @@ static void list_write(struct list_req *q, const struct list_entry *e,
 	imap_printf(q->s, "%s", buf_cstr(&line));
 	buf_free(&line);
 	if (q->ret_status && e->exists)
-		status_line(q->s, e->name, &q->status_items);
+		status_write(q->s, e->name, &q->status_items, &missing);
 }
 
 /* INBOX first, then by name (the order most servers answer in). */
@@ -538,7 +546,7 @@ static int add_pattern(struct list_req *q, const char *ref, size_t rl,
 		q->empty_pattern = true;	/* RFC 3501 §6.3.8: the delimiter */
 	buf_append(&full, ref, rl);
 	buf_append(&full, p, pl);
-	if (!(q->s->enabled & (IMAP_EN_UTF8 | IMAP_EN_REV2)) &&
+	if (!utf8_names(q->s) &&
 	    imap_utf7_decode(full.ptr, full.len, &dec, why) == 0) {
 		buf_free(&full);
 		full = dec;
@@ -753,14 +761,6 @@ static bool status_write(struct imap_session *s, const char *name,
 	imap_printf(s, "%s", buf_cstr(&line));
 	buf_free(&line);
 	return true;
-}
-
-static void status_line(struct imap_session *s, const char *name,
-			const struct imap_arg *items)
-{
-	bool missing;
-
-	status_write(s, name, items, &missing);
 }
 
 void imap_cmd_status(struct imap_session *s, const struct imap_command *c)

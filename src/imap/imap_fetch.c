@@ -42,7 +42,7 @@ struct fetch_job {
 	bool uid;
 	struct item items[FETCH_ITEMS_MAX];
 	unsigned nitems;
-	bool need_file, set_seen, want_flags, want_modseq;
+	bool need_file, set_seen, want_modseq;
 	uint64_t changedsince;
 	uint32_t *uids;
 	size_t n, pos;
@@ -248,8 +248,6 @@ static int parse_item(struct fetch_job *f, const struct imap_arg *a,
 			if (k == IT_RFC822 || k == IT_RFC822_HEADER ||
 			    k == IT_RFC822_TEXT)
 				f->need_file = true;
-			if (k == IT_FLAGS)
-				f->want_flags = true;
 			if (k == IT_ENVELOPE || k == IT_BODY || k == IT_BODYSTRUCTURE)
 				f->want_cache = true;
 			if (k == IT_MODSEQ)
@@ -262,7 +260,6 @@ static int parse_item(struct fetch_job *f, const struct imap_arg *a,
 		add(f, IT_FLAGS);
 		add(f, IT_INTERNALDATE);
 		add(f, IT_SIZE);
-		f->want_flags = true;
 		if (!str_ieq(a->str, "FAST")) {
 			add(f, IT_ENVELOPE);
 			f->want_cache = true;

@@ -25,7 +25,6 @@ struct imap_account {
 	struct imap_session *sessions;	/* the IMAP ones, for notifications */
 	unsigned nimap;
 	bool pop3_locked;		/* RFC 1939 §8: one POP3 maildrop lock */
-	uint64_t counter;		/* store_change_counter last looked at */
 	time_t idle_since;		/* refs became 0 (kept open a while) */
 	/* RFC 3501 §2.3.2 \Recent: per mailbox, the UIDs from here on have
 	 * not been seen by any session yet */

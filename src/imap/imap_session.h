@@ -87,7 +87,6 @@ struct imap_session {
 	uint32_t conn_id;		/* for the auth process */
 	uint32_t reqid;			/* outstanding request */
 	char tag[64];			/* of the command waiting or idling */
-	char cmd_name[16];		/* likewise: LOGIN or AUTHENTICATE */
 	unsigned bad_commands;
 	unsigned commands;
 	bool closing;
@@ -150,10 +149,7 @@ void imap_cmd_append_abort(struct imap_session *s);
 void imap_account_leave(struct imap_session *s);
 /* The CAPABILITY list for the session's state, without "* CAPABILITY ". */
 void imap_capabilities(struct imap_session *s, struct buf *out);
-/* Auth answered a LOGIN/AUTHENTICATE step. */
-void imap_cmd_auth_reply(struct imap_session *s, const uint8_t *data, size_t len);
 /* A base64 line for AUTHENTICATE (without CRLF). */
 void imap_cmd_sasl_line(struct imap_session *s, const char *line, size_t len);
-void imap_cmd_auth_failed(struct imap_session *s, const char *why);
 
 #endif
