@@ -144,6 +144,7 @@ class Mailkeep(Server):
 hostname = mailkeep.bench.test
 domains = bench.test
 data_dir = {self.dir}/data
+run_dir = {self.dir}/run
 log_level = info
 
 [tls]

@@ -168,6 +168,7 @@ class Mailkeep:
 hostname = mailkeep.bench.test
 domains = bench.test
 data_dir = {self.dir}/data
+run_dir = {self.dir}/run
 log_level = info
 
 [tls]

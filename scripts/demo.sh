@@ -18,6 +18,7 @@ if [ ! -f "$conf" ]; then
 hostname = mail.$domain
 domains  = $domain
 data_dir = .
+run_dir  = run
 
 [tls]
 cert = tls/cert.pem

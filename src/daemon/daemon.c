@@ -166,6 +166,14 @@ int daemon_prepare_data_dir(const struct config *c, const char **error_r)
 		chown_path(path.ptr);
 	}
 	buf_free(&path);
+	/* Root's (or the starting user's): the sockets in it are bound by
+	 * main, and other local users must reach submit.sock. */
+	if (mkdir(c->run_dir, 0755) < 0 && errno != EEXIST) {
+		*error_r = strerror(errno);
+		log_error("event=mkdir path=%s reason=\"%s\"", c->run_dir,
+			  *error_r);
+		return -1;
+	}
 	return 0;
 }
 

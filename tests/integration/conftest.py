@@ -60,6 +60,7 @@ class Server:
             f.write(f"""hostname = mx.example.org
 domains = {domains}
 data_dir = {self.data}
+run_dir = {self.dir}/run
 log_level = debug
 
 [tls]

@@ -73,6 +73,8 @@ static const struct opt options[] = {
 	  "mail domains this server receives mail for; the first is the primary domain" },
 	{ "", "data_dir", OPT_STRING, F(data_dir), NULL, 0, 0, NULL,
 	  "where accounts, mail and the queue live (relative paths are relative to the config file)" },
+	{ "", "run_dir", OPT_STRING, F(run_dir), "/run/mailkeep", 0, 0, NULL,
+	  "where the control socket and the local submission socket live" },
 	{ "", "user", OPT_STRING, F(user), "mailkeep", 0, 0, NULL,
 	  "unprivileged user the worker processes run as when started as root" },
 	{ "", "log_level", OPT_STRING, F(log_level), "info", 0, 0, log_level_values,
@@ -740,6 +742,7 @@ static int parse_into(struct config *cfg, const char *name, const char *text,
 	if (validate(cfg, name, seen, err) < 0)
 		return -1;
 	resolve_path(&cfg->data_dir, name);
+	resolve_path(&cfg->run_dir, name);
 	resolve_path(&cfg->tls_cert, name);
 	resolve_path(&cfg->tls_key, name);
 	resolve_path(&cfg->aliases_file, name);

@@ -63,6 +63,7 @@ struct config {
 	char *hostname;
 	struct strlist domains;	/* first one is the primary domain */
 	char *data_dir;
+	char *run_dir;		/* sockets for the CLI and for sendmail */
 	char *user;		/* unprivileged user when started as root */
 	char *log_level;
 
