@@ -379,8 +379,10 @@ static void do_store(struct imap_session *s, const struct imap_command *c,
 		imap_tagged(s, c->tag, "NO", "[SERVERBUG] %s", why);
 		goto out;
 	}
-	if (n > 0)
+	if (n > 0) {
 		imap_server_account_changed(s->acct);
+		imap_server_flags_changed(s->acct);
+	}
 	if (!ctx.silent)
 		store_unchanged(&ctx, uids, n);
 	imap_view_sync(s, uid ? IMAP_SYNC_ALL : IMAP_SYNC_NO_EXPUNGE);

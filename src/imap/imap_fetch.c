@@ -613,8 +613,10 @@ static bool fetch_step(struct imap_session *s, struct imap_job *job)
 		imap_tagged(s, f->tag, "NO", "Some messages could not be fetched");
 	else
 		imap_tagged(s, f->tag, "OK", "%sFETCH completed", f->uid ? "UID " : "");
-	if (f->set_seen && !s->view->readonly)
+	if (f->set_seen && !s->view->readonly) {
 		imap_server_account_changed(s->acct);
+		imap_server_flags_changed(s->acct);
+	}
 	return true;
 }
 

@@ -31,6 +31,10 @@
  * this many accounts. */
 #define ACCOUNT_IDLE_KEEP 600
 #define ACCOUNT_IDLE_MAX 64
+/* Message files are renamed to follow flag changes this long after the
+ * change, this many per event-loop turn (store_flags.c). */
+#define NAMES_DELAY_MS 200
+#define NAMES_STEP 256
 
 struct ip_count {
 	struct ip_count *next;
@@ -197,6 +201,7 @@ struct imap_account *imap_server_account_get(int64_t id, const char **error_r)
 	a->refs = 1;
 	a->next = accounts;
 	accounts = a;
+	imap_server_flags_changed(a);	/* renames left by an earlier run */
 	return a;
 }
 
@@ -251,13 +256,51 @@ uint32_t imap_server_recent_claim(struct imap_account *a, int64_t mailbox_id,
 	return was;
 }
 
+static int names_step(struct imap_account *a, size_t *done_r)
+{
+	const char *why = NULL;
+
+	if (store_flag_names_catch_up(a->store, NAMES_STEP, done_r, &why) == 0)
+		return 0;
+	log_error("account=%lld event=flag-names-failed reason=\"%s\"",
+		  (long long)a->id, why);
+	return -1;
+}
+
+static void on_names(evutil_socket_t fd, short what, void *arg)
+{
+	struct imap_account *a = arg;
+	struct timeval next_turn = { 0, 0 };
+	size_t done = 0;
+
+	(void)fd; (void)what;
+	if (names_step(a, &done) == 0 && done == NAMES_STEP)
+		evtimer_add(a->names_ev, &next_turn);
+}
+
+void imap_server_flags_changed(struct imap_account *a)
+{
+	struct timeval tv = { 0, NAMES_DELAY_MS * 1000 };
+
+	if (a->names_ev == NULL)
+		a->names_ev = evtimer_new(proc_base, on_names, a);
+	if (!evtimer_pending(a->names_ev, NULL))
+		evtimer_add(a->names_ev, &tv);
+}
+
 static void account_close(struct imap_account *a)
 {
 	struct imap_account **p;
+	size_t done = NAMES_STEP;
 
 	for (p = &accounts; *p != a; p = &(*p)->next)
 		;
 	*p = a->next;
+	if (a->names_ev != NULL && evtimer_pending(a->names_ev, NULL))
+		while (done == NAMES_STEP && names_step(a, &done) == 0)
+			;
+	if (a->names_ev != NULL)
+		event_free(a->names_ev);
 	store_close(a->store);
 	free(a->recent);
 	free(a);

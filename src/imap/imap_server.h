@@ -30,6 +30,7 @@ struct imap_account {
 	 * not been seen by any session yet */
 	struct imap_recent { int64_t mailbox_id; uint32_t next; } *recent;
 	size_t nrecent;
+	struct event *names_ev;		/* file renames after flag changes */
 };
 
 int imap_server_main(const char *config_path);
@@ -46,6 +47,9 @@ uint32_t imap_server_recent_claim(struct imap_account *a, int64_t mailbox_id,
  * the queue delivered): every IMAP session of it looks for changes and
  * IDLE ones report them now. */
 void imap_server_account_changed(struct imap_account *a);
+/* Flags changed: rename the message files to match soon, in idle time
+ * (store_flag_names_catch_up). */
+void imap_server_flags_changed(struct imap_account *a);
 
 /* A login step for the auth process; cb gets the MSG_AUTH_REPLY payload,
  * or data NULL when auth is unavailable. Returns the request id, 0 if auth

@@ -95,6 +95,12 @@ void store_set_fts_at_delivery(struct store *st, bool on);
  * *done_r says how many were indexed: fewer than max means none is left. */
 int store_fts_catch_up(struct store *st, size_t max, size_t *done_r,
 		       const char **error_r);
+/* Rename up to max message files whose names are behind their flags
+ * (store_flags.c: STORE only marks them); the IMAP process calls this
+ * when idle after flag changes. *done_r: fewer than max means none is
+ * left. */
+int store_flag_names_catch_up(struct store *st, size_t max, size_t *done_r,
+			      const char **error_r);
 /* Number of messages in mailbox; -1 if it does not exist. */
 int store_mailbox_count(struct store *st, const char *mailbox,
 			uint64_t *messages_r);

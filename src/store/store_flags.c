@@ -3,11 +3,15 @@
  * case-insensitively, stored as first written, at most STORE_KEYWORDS_MAX
  * per mailbox).
  *
- * The index is authoritative. The file's ":2,FLAGS" suffix is renamed to
- * follow the system flags (moving it from new/ to cur/) so that a reindex
- * keeps them; these renames are not fsynced: after a crash a file may show
- * older flags, which only matters to a reindex, and a stale location is
- * found again by name (store_row_open). Keywords live only in the index. */
+ * The index is authoritative. The file's ":2,FLAGS" suffix follows the
+ * system flags (and the file moves from new/ to cur/) so that a reindex,
+ * or a tool reading the Maildir, sees them, but not at once: STORE only
+ * marks the row (rename_due), and store_flag_names_catch_up() renames the
+ * marked files later, when the process is idle (as the text index is
+ * filled), so a STORE over thousands of messages costs index updates
+ * only. The renames are not fsynced: after a crash a file may show older
+ * flags, which only matters to a reindex, and a stale location is found
+ * again by name (store_row_open). Keywords live only in the index. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,36 +186,11 @@ struct flags_op {
 	struct store *st;
 	int64_t mailbox_id;
 	const struct store_flags_change *ch;
-	struct buf dir;
 	struct buf given;		/* the change's keywords, resolved */
 	struct store_index_rows changed;
 	struct store_uids failed;
 	uint64_t modseq;		/* of this command's changes, once taken */
 };
-
-/* A new name for the file when its system flags change. */
-static int rename_for_flags(struct flags_op *op, const struct store_index_row *r,
-			    unsigned flags, struct buf *loc)
-{
-	struct buf to = BUF_INIT;
-	int ret;
-
-	store_name_location(loc, true, r->filename, flags);
-	buf_printf(&to, "%s/%s", buf_cstr(&op->dir), buf_cstr(loc));
-	ret = store_row_transfer(buf_cstr(&op->dir), r, buf_cstr(&to), false, NULL);
-	if (ret < 0 && errno == ENOENT) {
-		/* the file is gone (expunge pending): flags still change */
-		buf_reset(loc);
-		if (r->location != NULL)
-			buf_appends(loc, r->location);
-		ret = 0;
-	} else if (ret < 0) {
-		log_error("event=store op=rename path=%s error=%s", buf_cstr(&to),
-			  strerror(errno));
-	}
-	buf_free(&to);
-	return ret;
-}
 
 /* Apply the change to row r: 0 (changed or not), -1 error. */
 static int flags_one(struct flags_op *op, struct store_index_row *r,
@@ -219,21 +198,15 @@ static int flags_one(struct flags_op *op, struct store_index_row *r,
 {
 	const struct store_flags_change *ch = op->ch;
 	unsigned flags = flags_apply(ch->mode, r->flags, ch->flags);
-	struct buf kw = BUF_INIT, loc = BUF_INIT;
+	struct buf kw = BUF_INIT;
 	int ret = 0;
 
 	kw_apply(ch->mode, r->keywords, buf_cstr(&op->given), &kw);
 	if (flags == r->flags && strcmp(buf_cstr(&kw), r->keywords ? r->keywords : "") == 0)
 		goto out;	/* unchanged: keeps its MODSEQ */
-	if (flags != r->flags)
-		ret = rename_for_flags(op, r, flags, &loc);
-	else if (r->location != NULL)
-		buf_appends(&loc, r->location);
-	if (ret == 0)
-		ret = store_index_row_set_flags(&op->st->ix, op->mailbox_id, r, flags,
-						kw.len ? buf_cstr(&kw) : NULL,
-						loc.len ? buf_cstr(&loc) : NULL,
-						&op->modseq);
+	ret = store_index_row_set_flags(&op->st->ix, op->mailbox_id, r, flags,
+					kw.len ? buf_cstr(&kw) : NULL,
+					flags != r->flags, &op->modseq);
 	r->modseq = op->modseq;
 	if (ret < 0) {
 		*error_r = "cannot change flags";
@@ -245,7 +218,6 @@ static int flags_one(struct flags_op *op, struct store_index_row *r,
 	store_rows_add(&op->changed, r);
 out:
 	buf_free(&kw);
-	buf_free(&loc);
 	return ret;
 }
 
@@ -253,9 +225,11 @@ static int flags_locked(struct flags_op *op, const uint32_t *uids, size_t n,
 			const char **error_r)
 {
 	struct store_kwset set;
-	int ret = store_folder_of(op->st, op->mailbox_id, &op->dir, NULL, NULL,
+	struct buf dir = BUF_INIT;
+	int ret = store_folder_of(op->st, op->mailbox_id, &dir, NULL, NULL,
 				  error_r);
 
+	buf_free(&dir);
 	if (ret <= 0)
 		return -1;
 	if (store_kwset_load(op->st, op->mailbox_id, &set) < 0) {
@@ -315,25 +289,22 @@ static int check_change(const struct store_flags_change *ch, struct buf *given,
 	return 0;
 }
 
-int store_msg_flags(struct store *st, int64_t mailbox_id, const uint32_t *uids,
-		    size_t n, const struct store_flags_change *ch,
-		    store_msg_cb *cb, int (*failed_cb)(void *ctx, uint32_t uid),
-		    void *ctx, const char **error_r)
+/* Run fn in a transaction committed without the WAL fsync (as Dovecot
+ * and Maildir renames do): a power loss may forget the last flag changes,
+ * which hands out no UID twice. The next FULL commit makes them durable. */
+static int light_txn(struct store *st, int (*fn)(void *ctx, const char **error_r),
+		     void *ctx, const char **error_r)
 {
-	struct flags_op op = { .st = st, .mailbox_id = mailbox_id, .ch = ch };
-	int ret = check_change(ch, &op.given, error_r);
+	int ret = 0;
 
-	/* Flag changes are committed without the WAL fsync (as Dovecot and
-	 * Maildir renames do): a power loss may forget the last ones, which
-	 * hands out no UID twice. The next FULL commit makes them durable. */
-	if (ret == 0 && store_index_exec(&st->ix, "PRAGMA synchronous=NORMAL") < 0) {
+	if (store_index_exec(&st->ix, "PRAGMA synchronous=NORMAL") < 0) {
 		*error_r = "cannot set index durability";
 		ret = -1;
 	}
 	if (ret == 0)
 		ret = store_txn_begin(st, error_r);
 	if (ret == 0) {
-		ret = flags_locked(&op, uids, n, error_r);
+		ret = fn(ctx, error_r);
 		if (ret == 0)
 			ret = store_txn_commit(st, error_r);
 		else
@@ -346,13 +317,39 @@ int store_msg_flags(struct store *st, int64_t mailbox_id, const uint32_t *uids,
 			ret = -1;
 		}
 	}
+	return ret;
+}
+
+struct flags_call {
+	struct flags_op *op;
+	const uint32_t *uids;
+	size_t n;
+};
+
+static int flags_txn(void *ctx, const char **error_r)
+{
+	struct flags_call *c = ctx;
+
+	return flags_locked(c->op, c->uids, c->n, error_r);
+}
+
+int store_msg_flags(struct store *st, int64_t mailbox_id, const uint32_t *uids,
+		    size_t n, const struct store_flags_change *ch,
+		    store_msg_cb *cb, int (*failed_cb)(void *ctx, uint32_t uid),
+		    void *ctx, const char **error_r)
+{
+	struct flags_op op = { .st = st, .mailbox_id = mailbox_id, .ch = ch };
+	struct flags_call call = { &op, uids, n };
+	int ret = check_change(ch, &op.given, error_r);
+
+	if (ret == 0)
+		ret = light_txn(st, flags_txn, &call, error_r);
 	if (ret == 0) {
 		store_rows_report(&op.changed, 0, cb, ctx);
 		store_uids_report(&op.failed, failed_cb, ctx);
 	}
 	free(op.failed.v);
 	store_index_rows_free(&op.changed);
-	buf_free(&op.dir);
 	buf_free(&op.given);
 	return ret;
 }
@@ -366,4 +363,81 @@ int store_keywords(struct store *st, int64_t mailbox_id,
 		return -1;
 	}
 	return 0;
+}
+
+/* --- file names catching up with the flags (idle time) --- */
+
+struct names_call {
+	struct store *st;
+	size_t max, done;
+};
+
+/* Rename row r's file to the name its flags give: the new location into
+ * loc, or loc empty when the file stays where it is. */
+static void name_one(const char *dir, const struct store_index_row *r,
+		     struct buf *loc)
+{
+	struct buf to = BUF_INIT;
+
+	store_name_location(loc, true, r->filename, r->flags);
+	if (r->location != NULL && strcmp(r->location, buf_cstr(loc)) == 0)
+		return;
+	buf_printf(&to, "%s/%s", dir, buf_cstr(loc));
+	if (store_row_transfer(dir, r, buf_cstr(&to), false, NULL) < 0) {
+		if (errno != ENOENT)	/* ENOENT: expunged meanwhile */
+			log_error("event=store op=rename path=%s error=%s",
+				  buf_cstr(&to), strerror(errno));
+		buf_reset(loc);
+	}
+	buf_free(&to);
+}
+
+static int names_mailbox(struct names_call *c, int64_t id, const char **error_r)
+{
+	struct store_index_rows rows = { NULL, 0, 0 };
+	struct buf dir = BUF_INIT, loc = BUF_INIT;
+	int ret = store_folder_of(c->st, id, &dir, NULL, NULL, error_r);
+
+	if (ret == 1 && store_index_rename_due(&c->st->ix, id, c->max - c->done,
+					       &rows) < 0) {
+		*error_r = "cannot read index";
+		ret = -1;
+	}
+	for (size_t i = 0; ret == 1 && i < rows.count; i++) {
+		buf_reset(&loc);
+		name_one(buf_cstr(&dir), &rows.v[i], &loc);
+		if (store_index_rename_done(&c->st->ix, id, rows.v[i].uid,
+					    loc.len ? buf_cstr(&loc) : NULL) < 0) {
+			*error_r = "cannot update index";
+			ret = -1;
+		}
+	}
+	c->done += rows.count;
+	store_index_rows_free(&rows);
+	buf_free(&dir);
+	buf_free(&loc);
+	return ret < 0 ? -1 : 0;
+}
+
+static int names_txn(void *ctx, const char **error_r)
+{
+	struct names_call *c = ctx;
+	struct store_mailbox_ids ids;
+
+	if (store_mailbox_ids(c->st, &ids, error_r) < 0)
+		return -1;
+	for (size_t i = 0; i < ids.n && c->done < c->max; i++)
+		if (names_mailbox(c, ids.ids[i], error_r) < 0)
+			return -1;
+	return 0;
+}
+
+int store_flag_names_catch_up(struct store *st, size_t max, size_t *done_r,
+			      const char **error_r)
+{
+	struct names_call c = { st, max, 0 };
+	int ret = light_txn(st, names_txn, &c, error_r);
+
+	*done_r = ret == 0 ? c.done : 0;
+	return ret;
 }

@@ -99,6 +99,13 @@ static const char migrate_v2_sql[] =
 	" (SELECT COALESCE(MAX(uidvalidity), 0) FROM mailboxes));"
 	"UPDATE meta SET value = 2 WHERE name = 'schema_version';";
 
+/* Version 2 -> 3. */
+static const char migrate_v3_sql[] =
+	"ALTER TABLE messages ADD COLUMN rename_due INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX messages_rename_due ON messages(mailbox_id, uid)"
+	" WHERE rename_due;"
+	"UPDATE meta SET value = 3 WHERE name = 'schema_version';";
+
 static const char *const stmt_sql[SIX_FTS_DELETE + 1] = {
 	[SIX_MAILBOX_FIND] = "SELECT id FROM mailboxes WHERE name = ?1",
 	[SIX_MAILBOX_STATUS] =
@@ -273,6 +280,10 @@ static int migrate(struct store_index *ix, int64_t version, const char **error_r
 	}
 	if (version <= 1 && store_index_exec(ix, migrate_v2_sql) < 0) {
 		*error_r = "cannot migrate index schema to version 2";
+		return -1;
+	}
+	if (version <= 2 && store_index_exec(ix, migrate_v3_sql) < 0) {
+		*error_r = "cannot migrate index schema to version 3";
 		return -1;
 	}
 	if (version > 0 && version < STORE_INDEX_SCHEMA_VERSION)

@@ -14,8 +14,9 @@
 #include "store/store.h"
 
 /* 1: mailboxes, messages, expunged. 2: + cached BODY, save date, current
- * file location, keyword and subscription tables, FTS5 text index. */
-#define STORE_INDEX_SCHEMA_VERSION 2
+ * file location, keyword and subscription tables, FTS5 text index.
+ * 3: + messages.rename_due (file name behind the flags, see store_flags.c). */
+#define STORE_INDEX_SCHEMA_VERSION 3
 /* How long a writer waits for another process's transaction (the queue's
  * delivery batch, an IMAP command) before giving up with "index busy". */
 #define STORE_INDEX_BUSY_TIMEOUT_MS 10000
@@ -76,6 +77,8 @@ enum store_index_stmt {
 	SIX_FTS_TEXTS,
 	SIX_FTS_PARTIAL,
 	SIX_DATA_VERSION,
+	SIX_RENAME_DUE,
+	SIX_RENAME_DONE,
 	SIX_COUNT
 };
 
@@ -254,12 +257,19 @@ int store_index_row_range(struct store_index *ix, int64_t mailbox_id,
 int store_index_expunged_range(struct store_index *ix, int64_t mailbox_id,
 			       uint32_t uid_min, uint64_t since, size_t limit,
 			       uint32_t *uids, size_t *n_r);
-/* New flags, keywords and location of a row, with a new MODSEQ, or with
- * *modseq_r when it is not 0 (one MODSEQ for a whole STORE). */
+/* New flags and keywords of a row, with a new MODSEQ, or with *modseq_r
+ * when it is not 0 (one MODSEQ for a whole STORE); rename_due marks its
+ * file name as behind its flags. */
 int store_index_row_set_flags(struct store_index *ix, int64_t mailbox_id,
 			      const struct store_index_row *r, unsigned flags,
-			      const char *keywords, const char *location,
+			      const char *keywords, bool rename_due,
 			      uint64_t *modseq_r);
+/* Up to limit rows of mailbox_id marked rename_due, in UID order. */
+int store_index_rename_due(struct store_index *ix, int64_t mailbox_id,
+			   size_t limit, struct store_index_rows *rows);
+/* The row's file is now at location (NULL: keep it): clear its mark. */
+int store_index_rename_done(struct store_index *ix, int64_t mailbox_id,
+			    uint32_t uid, const char *location);
 int store_index_row_set_location(struct store_index *ix, int64_t mailbox_id,
 				 uint32_t uid, const char *location);
 /* Copy row r into dst as a new message (cached values and text row too). */

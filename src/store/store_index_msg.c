@@ -19,8 +19,15 @@
 	"SELECT uid FROM expunged WHERE mailbox_id = ?1 AND uid >= ?2"      \
 	" AND modseq > ?3 ORDER BY uid LIMIT ?4"
 #define Q_ROW_SET_FLAGS                                                     \
-	"UPDATE messages SET flags = ?3, keywords = ?4, location = ?5,"     \
-	" modseq = ?6 WHERE mailbox_id = ?1 AND uid = ?2"
+	"UPDATE messages SET flags = ?3, keywords = ?4,"                    \
+	" rename_due = rename_due OR ?5, modseq = ?6"                       \
+	" WHERE mailbox_id = ?1 AND uid = ?2"
+#define Q_RENAME_DUE                                                        \
+	"SELECT " ROW_COLS " FROM messages WHERE mailbox_id = ?1"           \
+	" AND rename_due ORDER BY uid LIMIT ?2"
+#define Q_RENAME_DONE                                                       \
+	"UPDATE messages SET rename_due = 0, location = COALESCE(?3, location)" \
+	" WHERE mailbox_id = ?1 AND uid = ?2"
 #define Q_ROW_SET_LOCATION                                                  \
 	"UPDATE messages SET location = ?3 WHERE mailbox_id = ?1 AND uid = ?2"
 #define Q_ROW_COPY                                                          \
@@ -173,7 +180,7 @@ int store_index_expunged_range(struct store_index *ix, int64_t mailbox_id,
 
 int store_index_row_set_flags(struct store_index *ix, int64_t mailbox_id,
 			      const struct store_index_row *r, unsigned flags,
-			      const char *keywords, const char *location,
+			      const char *keywords, bool rename_due,
 			      uint64_t *modseq_r)
 {
 	sqlite3_stmt *s = store_index_prepare(ix, SIX_ROW_SET_FLAGS,
@@ -189,7 +196,7 @@ int store_index_row_set_flags(struct store_index *ix, int64_t mailbox_id,
 	sqlite3_bind_int64(s, 2, r->uid);
 	sqlite3_bind_int64(s, 3, flags);
 	store_index_bind_str(s, 4, keywords);
-	store_index_bind_str(s, 5, location);
+	sqlite3_bind_int(s, 5, rename_due);
 	sqlite3_bind_int64(s, 6, modseq);
 	*modseq_r = (uint64_t)modseq;
 	return store_index_step_done(ix, s);
@@ -200,6 +207,31 @@ int store_index_row_set_location(struct store_index *ix, int64_t mailbox_id,
 {
 	sqlite3_stmt *s = store_index_prepare(ix, SIX_ROW_SET_LOCATION,
 					      Q_ROW_SET_LOCATION);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, mailbox_id);
+	sqlite3_bind_int64(s, 2, uid);
+	store_index_bind_str(s, 3, location);
+	return store_index_step_done(ix, s);
+}
+
+int store_index_rename_due(struct store_index *ix, int64_t mailbox_id,
+			   size_t limit, struct store_index_rows *rows)
+{
+	sqlite3_stmt *s = store_index_prepare(ix, SIX_RENAME_DUE, Q_RENAME_DUE);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, mailbox_id);
+	sqlite3_bind_int64(s, 2, (int64_t)limit);
+	return store_index_rows_read(ix, s, rows);
+}
+
+int store_index_rename_done(struct store_index *ix, int64_t mailbox_id,
+			    uint32_t uid, const char *location)
+{
+	sqlite3_stmt *s = store_index_prepare(ix, SIX_RENAME_DONE, Q_RENAME_DONE);
 
 	if (s == NULL)
 		return -1;

@@ -221,32 +221,16 @@ int store_search_text(struct store *st, int64_t mailbox_id,
 
 /* --- catching up after delivery (the queue's idle time) --- */
 
-struct catch_up {
-	int64_t ids[256];
-	size_t n;
-};
-
-static int collect_mailbox(int64_t id, const char *name, uint32_t uidvalidity,
-			   void *ctx)
-{
-	struct catch_up *c = ctx;
-
-	(void)name; (void)uidvalidity;
-	if (c->n < sizeof(c->ids) / sizeof(c->ids[0]))
-		c->ids[c->n++] = id;
-	return 0;
-}
-
 int store_fts_catch_up(struct store *st, size_t max, size_t *done_r,
 		       const char **error_r)
 {
-	struct catch_up c = { .n = 0 };
+	struct store_mailbox_ids c;
 	struct search s;
 	struct buf dir = BUF_INIT;
 	int ret = 0;
 
 	*done_r = 0;
-	if (store_index_mailbox_list(&st->ix, collect_mailbox, &c, error_r) < 0)
+	if (store_mailbox_ids(st, &c, error_r) < 0)
 		return -1;
 	memset(&s, 0, sizeof(s));
 	s.st = st;

@@ -27,6 +27,24 @@ int store_txn_commit(struct store *st, const char **error_r)
 	return store_index_commit(&st->ix, error_r);
 }
 
+static int collect_mailbox(int64_t id, const char *name, uint32_t uidvalidity,
+			   void *ctx)
+{
+	struct store_mailbox_ids *c = ctx;
+
+	(void)name; (void)uidvalidity;
+	if (c->n < STORE_CATCH_UP_MAILBOXES)
+		c->ids[c->n++] = id;
+	return 0;
+}
+
+int store_mailbox_ids(struct store *st, struct store_mailbox_ids *out,
+		      const char **error_r)
+{
+	out->n = 0;
+	return store_index_mailbox_list(&st->ix, collect_mailbox, out, error_r);
+}
+
 int store_folder_of(struct store *st, int64_t id, struct buf *dir,
 		    struct buf *name, uint32_t *uidvalidity_r,
 		    const char **error_r)

@@ -1,6 +1,7 @@
 """IMAP server (issue 3): Python's imaplib and raw sockets against the real
 daemon. Mail arrives through SMTP, as in production."""
 import imaplib
+import os
 import re
 import socket
 import ssl
@@ -180,6 +181,39 @@ def test_store_flags_and_keywords(imap_server):
     with pytest.raises(imaplib.IMAP4.error):
         M.store("1", "+FLAGS", "(\\Recent)")
     M.logout()
+
+
+def test_file_names_follow_flags(imap_server):
+    """STORE changes the index at once; the Maildir names (":2,FS", moved
+    to cur/) follow in idle time, and the mail stays readable meanwhile."""
+    srv = imap_server()
+    for _ in range(3):
+        deliver(srv)
+    M = login(srv)
+    M.select("INBOX")
+    ok(M.store("1:2", "+FLAGS.SILENT", "(\\Seen \\Flagged)"))
+    typ, resp = M.fetch("1", "(BODY.PEEK[])")   # whatever the file's name now
+    assert b"hello world" in resp[0][1]
+    names = []
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        names = [os.path.basename(p) for p in srv.maildir_files(USER)]
+        if sum(n.endswith(":2,FS") for n in names) == 2:
+            break
+        time.sleep(0.05)
+    assert sum(n.endswith(":2,FS") for n in names) == 2, names
+    cur = [p for p in srv.maildir_files(USER) if "/cur/" in p]
+    assert len(cur) == 2, cur
+    ok(M.store("2", "-FLAGS.SILENT", "(\\Flagged)"))
+    M.logout()      # the last session: the handle stays open, renames still run
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        names = [os.path.basename(p) for p in srv.maildir_files(USER)]
+        if sum(n.endswith(":2,S") for n in names) == 1:
+            break
+        time.sleep(0.05)
+    assert sorted(n.rsplit(":", 1)[-1] if ":" in n else "" for n in names) == \
+        ["", "2,FS", "2,S"], names
 
 
 def test_search(imap_server):
