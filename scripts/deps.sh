@@ -8,7 +8,7 @@ set -eu
 
 BUILD_PKGS="build-essential pkg-config meson ninja-build libssl-dev libevent-dev
  libsqlite3-dev libunbound-dev libpsl-dev libcrypt-dev zlib1g-dev
- libcurl4-openssl-dev openssl sqlite3"
+ libcurl4-openssl-dev libpam0g-dev openssl sqlite3"
 TEST_PKGS="clang libclang-rt-14-dev python3 python3-pytest swaks postfix
  libnet-ssleay-perl python3-dkim python3-nacl opendkim-tools
  python3-dnslib knot knot-dnsutils isync curl"

@@ -88,6 +88,8 @@ static const struct command commands[] = {
 	{ "quickstart", cli_quickstart, "ADDRESS [--hostname H] [--ip ADDR]...: config, account, keys, DNS records" },
 	{ "dns", cli_dns, "records [DOMAIN] | check [DOMAIN] [--json]: DNS records to publish, live check" },
 	{ "check", cli_check, "[DOMAIN] [--json]: same as dns check" },
+	{ "sendmail", cli_sendmail, "[-t] [-i] [-f SENDER] [-F NAME] [RCPT...]: submit a message from stdin" },
+	{ "queue", cli_queue, "list [--json] | show ID | flush | delete|hold|release ID...: the mail queue" },
 	{ "version", cmd_version, "print the version" },
 	{ "help", cmd_help, "this text" },
 };
@@ -124,6 +126,10 @@ int main(int argc, char **argv)
 	const char *config = config_default_path();
 	int i = 1;
 
+	/* argv[0] compatibility: /usr/sbin/sendmail -> mailkeep */
+	if (argc > 0 && strcmp(strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 :
+			       argv[0], "sendmail") == 0)
+		return cli_sendmail(config, argc, argv);
 	if (argc > 2 && strcmp(argv[1], "-c") == 0) {
 		config = argv[2];
 		i = 3;

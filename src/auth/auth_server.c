@@ -6,6 +6,7 @@
 
 #include "auth/auth_client.h"
 #include "auth/lookup.h"
+#include "auth/pam_login.h"
 #include "auth/sasl_server.h"
 #include "auth/userdb.h"
 #include "daemon/proc.h"
@@ -15,6 +16,9 @@
 
 static struct userdb *login_db;		/* the logins' own connection */
 static struct sasl_server *logins;
+#ifdef MAILKEEP_HAVE_PAM
+static struct pam_login *pam_logins;	/* system users ([auth] pam) */
+#endif
 
 static const uint32_t status_map[] = {
 	[RESOLVE_OK] = RCPT_OK,
@@ -163,6 +167,14 @@ static void on_msg(enum proc_role from, uint32_t type, uint32_t reqid,
 		  proc_role_name(from), type);
 }
 
+/* The logins' database knows the configured domains too: the PAM
+ * backend creates accounts through it. */
+static void login_domains(void)
+{
+	userdb_set_config_domains(login_db, (const char *const *)proc_cfg.domains.v,
+				  proc_cfg.domains.n);
+}
+
 static void login_config(struct sasl_server_config *c)
 {
 	*c = (struct sasl_server_config){
@@ -184,8 +196,12 @@ static void on_start(void)
 	if (userdb_open(&login_db, path.ptr, &why) < 0)
 		fatal("event=start status=failed reason=\"user database: %s\"", why);
 	buf_free(&path);
+	login_domains();
 	login_config(&sc);
 	logins = sasl_server_new(proc_base, login_db, &sc, send_auth_reply, NULL);
+#ifdef MAILKEEP_HAVE_PAM
+	pam_logins = pam_login_new(proc_base, login_db, &proc_cfg, logins);
+#endif
 	log_info("event=ready");
 }
 
@@ -194,10 +210,16 @@ static void on_reload(void)
 	struct sasl_server_config sc;
 
 	lookup_reload(&proc_cfg);
+	if (login_db != NULL)
+		login_domains();
 	if (logins != NULL) {
 		login_config(&sc);
 		sasl_server_reconfigure(logins, &sc);
 	}
+#ifdef MAILKEEP_HAVE_PAM
+	if (pam_logins != NULL)
+		pam_login_check_setup(pam_logins);
+#endif
 }
 
 /* A requester restarted: its connections and their exchanges are gone. */

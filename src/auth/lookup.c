@@ -1,6 +1,7 @@
 /* lookup: the daemon's view of users, aliases and domains. */
 #include "auth/lookup.h"
 
+#include "auth/pam_user.h"
 #include "auth/userdb.h"
 #include "daemon/proc.h"
 #include "lib/log.h"
@@ -61,6 +62,15 @@ void lookup_shutdown(void)
 	aliases = NULL;
 }
 
+/* [auth] pam: system users have an account from their first mail on. */
+static int system_account(void *arg, const char *addr, int64_t *id_r)
+{
+	struct pam_map_config c;
+
+	pam_user_config(arg, &c);
+	return pam_user_account(&c, udb, addr, id_r);
+}
+
 enum resolve_status lookup_resolve(const struct config *cfg, const char *address,
 				   struct resolve_result *out,
 				   const char **error_r)
@@ -72,6 +82,8 @@ enum resolve_status lookup_resolve(const struct config *cfg, const char *address
 		.config_domains = (const char *const *)cfg->domains.v,
 		.nconfig_domains = cfg->domains.n,
 		.delimiter = cfg->recipient_delimiter,
+		.system_account = cfg->auth_pam ? system_account : NULL,
+		.system_arg = (void *)cfg,
 	};
 
 	return resolve_address(&ctx, address, out, error_r);

@@ -76,6 +76,8 @@ static int mailbox(struct resolve_state *st, const char *addr)
 	int64_t id;
 	int rc = userdb_user_lookup(st->ctx->db, addr, &id);
 
+	if (rc == 0 && st->ctx->system_account != NULL)
+		rc = st->ctx->system_account(st->ctx->system_arg, addr, &id);
 	if (rc < 0)
 		return hard_fail(st, RESOLVE_TEMPFAIL, "user database error");
 	if (rc == 1)

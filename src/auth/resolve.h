@@ -5,7 +5,8 @@
  * local agents would apply them:
  *  1. D not a local domain (configuration or domains table): NOT_LOCAL.
  *  2. a database alias for exactly L@D: expand each target.
- *  3. an account L@D: that account.
+ *  3. an account L@D: that account (or, with system_account set, the
+ *     account of a system user L, created at its first mail).
  *  4. an aliases-file entry for L (the file applies to every local domain;
  *     a bare target "alice" means alice@PRIMARY): expand each target.
  *  5. with a recipient delimiter and L containing one of its characters:
@@ -56,6 +57,11 @@ struct resolve_ctx {
 	const char *const *config_domains;
 	size_t nconfig_domains;
 	const char *delimiter;		/* "" = no sub-addressing */
+	/* Optional: the account of a canonical addr the database has none
+	 * for, created on the spot (system users, auth/pam_user.h): 1
+	 * (*id_r set), 0 none, -1 error. */
+	int (*system_account)(void *arg, const char *addr, int64_t *id_r);
+	void *system_arg;
 };
 
 struct resolve_result {

@@ -48,6 +48,9 @@ struct exch {
 	bool awaiting_ack;		/* SCRAM server signature sent */
 	int64_t account;
 	struct buf address;
+	struct buf route_addr;		/* the backend's address for the
+					 * login name; empty: not its user */
+	uint64_t backend_token;		/* non-zero: the backend is checking */
 	struct event *timer;
 	struct held held;
 };
@@ -62,6 +65,8 @@ struct sasl_server {
 	struct throttle *throttle;
 	struct exch *oldest, *newest;
 	size_t n;
+	struct sasl_server_backend backend;	/* route == NULL: none */
+	uint64_t last_token;
 	uint8_t fake_key[32];		/* fake SCRAM salts of unknown names */
 };
 
@@ -157,10 +162,13 @@ static void exch_free(struct exch *e)
 {
 	list_unlink(e->srv, e);
 	e->srv->n--;
+	if (e->backend_token != 0)
+		e->srv->backend.cancel(e->srv->backend.ctx, e->backend_token);
 	if (e->timer != NULL)
 		event_free(e->timer);
 	sasl_exchange_free(e->x);
 	buf_free(&e->address);
+	buf_free(&e->route_addr);
 	buf_free(&e->held.challenge);
 	free(e);
 }
@@ -341,14 +349,15 @@ static void finish_ok(struct exch *e, uint32_t reqid, const struct buf *data)
 	}
 }
 
-static void finish_tempfail(struct exch *e, uint32_t reqid)
+static void finish_tempfail(struct exch *e, uint32_t reqid, const char *reason)
 {
 	char ip[ESC_MAX], user[ESC_MAX];
 
 	log_error("event=auth-tempfail service=%s client=%s user=<%s> "
-		  "reason=\"database error\"", auth_service_name(e->service),
-		  esc(e->ip, ip, sizeof(ip)), esc(user_of(e), user, sizeof(user)));
-	reply(e, reqid, AUTH_TEMPFAIL, NULL, "database error", 0, true);
+		  "reason=\"%s\"", auth_service_name(e->service),
+		  esc(e->ip, ip, sizeof(ip)), esc(user_of(e), user, sizeof(user)),
+		  reason);
+	reply(e, reqid, AUTH_TEMPFAIL, NULL, reason, 0, true);
 }
 
 /* "ip:" + the address, IPv6 cut to its /64 (one subscriber's share). */
@@ -371,12 +380,19 @@ static void ip_key(const char *ip, char *out, size_t size)
 	snprintf(out, size, "ip:%s", ip);
 }
 
-/* "user:" + the canonical address, or the name as given, lower-cased. */
+/* "user:" + the canonical address (the backend's for its users, so that
+ * "alice" and "alice@domain" count as one), or the name as given,
+ * lower-cased. */
 static void user_key(struct exch *e, const char *name)
 {
+	const struct sasl_server_backend *b = &e->srv->backend;
 	struct buf a = BUF_INIT;
 
-	if (userdb_address_normalize(name, &a, NULL) < 0) {
+	if (b->route != NULL && b->route(b->ctx, name, &e->route_addr) == 1)
+		buf_appends(&a, buf_cstr(&e->route_addr));
+	else
+		buf_reset(&e->route_addr);
+	if (a.len == 0 && userdb_address_normalize(name, &a, NULL) < 0) {
 		buf_reset(&a);
 		buf_appends(&a, name);
 		str_lower(a.ptr);
@@ -390,22 +406,54 @@ static void user_key(struct exch *e, const char *name)
 static const char *login_reason(int found, const struct userdb_login *l)
 {
 	return found == 0 ? "unknown user" : l->disabled ? "account disabled" :
-		"bad password";
+		l->pam ? "not a system user any more (PAM)" : "bad password";
+}
+
+/* A user of the backend without a password of its own here: ask it. */
+static void backend_check(struct exch *e, uint32_t reqid,
+			  const struct userdb_login *l, int found)
+{
+	struct sasl_server *s = e->srv;
+	const char *pw = sasl_exchange_password(e->x);
+
+	if (found == 1 && l->disabled) {
+		finish_fail(e, reqid, "account disabled");
+	} else if (pw[0] == '\0') {
+		finish_fail(e, reqid, "empty password");
+	} else {
+		e->backend_token = ++s->last_token;
+		s->backend.start(s->backend.ctx, e->backend_token,
+				 buf_cstr(&e->route_addr), pw, e->ip);
+	}
+}
+
+/* The address a login name stands for in the user database. */
+static const char *login_name(const struct exch *e)
+{
+	return e->route_addr.len > 0 ? e->route_addr.ptr :
+		sasl_exchange_authcid(e->x);
 }
 
 /* PLAIN, LOGIN: crypt(3) against the stored hash; a first login of an
- * imported account also stores its SCRAM secret. */
+ * imported account also stores its SCRAM secret. Users of the backend
+ * without a password of their own here are checked there. */
 static void check_password(struct exch *e, uint32_t reqid)
 {
-	struct userdb_login l = { 0, false, BUF_INIT, BUF_INIT };
+	struct userdb_login l = { 0, false, BUF_INIT, BUF_INIT, false };
 	const char *pw = sasl_exchange_password(e->x), *why = NULL;
-	int found = userdb_user_login_info(e->srv->db, sasl_exchange_authcid(e->x), &l);
-	int ok = found < 0 ? -1 :
-		userdb_user_verify(e->srv->db, sasl_exchange_authcid(e->x), pw,
-				   &e->account);
+	int found = userdb_user_login_info(e->srv->db, login_name(e), &l);
+	int ok;
+
+	if (found >= 0 && e->route_addr.len > 0 && (found == 0 || l.pam)) {
+		backend_check(e, reqid, &l, found);
+		userdb_login_free(&l);
+		return;
+	}
+	ok = found < 0 ? -1 :
+		userdb_user_verify(e->srv->db, login_name(e), pw, &e->account);
 
 	if (ok < 0) {
-		finish_tempfail(e, reqid);
+		finish_tempfail(e, reqid, "database error");
 	} else if (ok == 0) {
 		finish_fail(e, reqid, login_reason(found, &l));
 	} else {
@@ -440,8 +488,8 @@ static void fake_secret(const struct sasl_server *s, const char *name,
 /* The account's secret, or a fake one with e->fake_reason set. */
 static int scram_secret(struct exch *e, struct sasl_scram_secret *sec)
 {
-	struct userdb_login l = { 0, false, BUF_INIT, BUF_INIT };
-	const char *name = sasl_exchange_authcid(e->x), *why = NULL;
+	struct userdb_login l = { 0, false, BUF_INIT, BUF_INIT, false };
+	const char *name = login_name(e), *why = NULL;
 	int found = userdb_user_login_info(e->srv->db, name, &l);
 
 	if (found < 0) {
@@ -453,7 +501,9 @@ static int scram_secret(struct exch *e, struct sasl_scram_secret *sec)
 		e->account = l.id;
 		buf_appends(&e->address, buf_cstr(&l.address));
 	} else {
-		e->fake_reason = found == 0 ? "unknown user" :
+		e->fake_reason = (found == 0 && e->route_addr.len > 0) ||
+			(found == 1 && l.pam) ? "no SCRAM for PAM users" :
+			found == 0 ? "unknown user" :
 			l.disabled ? "account disabled" :
 			l.scram.len == 0 ? "no SCRAM secret" : "bad SCRAM secret";
 		fake_secret(e->srv, name, sec);
@@ -470,7 +520,7 @@ static void scram_lookup(struct exch *e, uint32_t reqid)
 	const char *why = NULL;
 
 	if (scram_secret(e, &sec) < 0) {
-		finish_tempfail(e, reqid);
+		finish_tempfail(e, reqid, "database error");
 		return;
 	}
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
@@ -610,11 +660,53 @@ void sasl_server_step(struct sasl_server *s, int peer, uint32_t reqid,
 		first_step(s, peer, reqid, req);
 	} else if (e == NULL) {
 		send_fail(s, peer, reqid, AUTH_FAIL, "no exchange in progress");
-	} else if (e->timer != NULL && evtimer_pending(e->timer, NULL)) {
+	} else if (e->backend_token != 0 ||
+		   (e->timer != NULL && evtimer_pending(e->timer, NULL))) {
 		exch_free(e);
 		send_fail(s, peer, reqid, AUTH_FAIL, "step while a reply is held");
 	} else {
 		next_step(e, reqid, req);
+	}
+}
+
+void sasl_server_set_backend(struct sasl_server *s,
+			     const struct sasl_server_backend *b)
+{
+	struct exch *e = s->oldest, *next;
+
+	for (; e != NULL; e = next) {	/* checks of the old backend: lost */
+		next = e->newer;
+		if (e->backend_token != 0) {
+			e->backend_token = 0;
+			finish_tempfail(e, e->last_reqid, "password backend gone");
+		}
+	}
+	if (b != NULL)
+		s->backend = *b;
+	else
+		memset(&s->backend, 0, sizeof(s->backend));
+}
+
+void sasl_server_backend_done(struct sasl_server *s, uint64_t token,
+			      enum sasl_backend_result r, int64_t account,
+			      const char *reason)
+{
+	struct exch *e = s->newest;
+
+	while (e != NULL && e->backend_token != token)
+		e = e->older;
+	if (e == NULL || token == 0)
+		return;
+	e->backend_token = 0;
+	if (r == SASL_BACKEND_OK) {
+		e->account = account;
+		buf_reset(&e->address);
+		buf_appends(&e->address, buf_cstr(&e->route_addr));
+		finish_ok(e, e->last_reqid, NULL);
+	} else if (r == SASL_BACKEND_FAIL) {
+		finish_fail(e, e->last_reqid, reason);
+	} else {
+		finish_tempfail(e, e->last_reqid, reason);
 	}
 }
 

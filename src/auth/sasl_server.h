@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "auth/auth_client.h"
+#include "lib/buf.h"
 
 #define SASL_SERVER_MAX_EXCHANGES 10000	/* in progress; the oldest is dropped */
 #define SASL_SERVER_IP_MAX 64		/* bytes of a client address text */
@@ -37,6 +38,30 @@ struct sasl_server_config {
 	size_t max_throttle_entries;	/* 0: THROTTLE_MAX_ENTRIES */
 	unsigned delay_unit_ms;		/* one second of delay; 0: 1000 (tests
 					 * shorten it) */
+};
+
+/* A password check beside the user database: the PAM backend of system
+ * users (auth/pam_login.h). A login name the backend routes is checked
+ * there unless the user database holds an account of that address with
+ * a password of its own; the outcome goes through the same throttling
+ * and log lines as any login. SCRAM cannot use it (no stored secret). */
+enum sasl_backend_result {
+	SASL_BACKEND_OK,
+	SASL_BACKEND_FAIL,	/* counts as a failed login */
+	SASL_BACKEND_TEMPFAIL,	/* not the client's fault */
+};
+
+struct sasl_server_backend {
+	/* Is name one of the backend's users? 1 yes, its canonical address
+	 * into address_r; 0 no. */
+	int (*route)(void *ctx, const char *name, struct buf *address_r);
+	/* Check the password of address; the answer comes later, from the
+	 * event loop, through sasl_server_backend_done(token). */
+	void (*start)(void *ctx, uint64_t token, const char *address,
+		      const char *password, const char *ip);
+	/* The exchange of token is gone: never answer it. */
+	void (*cancel)(void *ctx, uint64_t token);
+	void *ctx;
 };
 
 /* Deliver a reply to the requester process peer (a proc_role). */
@@ -62,6 +87,14 @@ void sasl_server_step(struct sasl_server *s, int peer, uint32_t reqid,
 void sasl_server_cancel(struct sasl_server *s, int peer, uint32_t conn);
 /* The requester process is gone: forget its exchanges. */
 void sasl_server_peer_down(struct sasl_server *s, int peer);
+/* Use backend b (copied; NULL: none) for the logins it routes. */
+void sasl_server_set_backend(struct sasl_server *s,
+			     const struct sasl_server_backend *b);
+/* The backend's answer for token: account and address of the login when
+ * OK; reason (a static string) when not. Unknown tokens are ignored. */
+void sasl_server_backend_done(struct sasl_server *s, uint64_t token,
+			      enum sasl_backend_result r, int64_t account,
+			      const char *reason);
 /* Exchanges in progress (tests). */
 size_t sasl_server_exchanges(const struct sasl_server *s);
 

@@ -65,7 +65,14 @@ static const char *const migrations[] = {
 	/* 3: SCRAM-SHA-256 secrets (RFC 5803 text); NULL until the first
 	 * password login of an imported account */
 	"ALTER TABLE accounts ADD COLUMN scram_secret TEXT;",
+	/* 4: PAM-backed accounts of system users (password_hash is PAM_HASH,
+	 * which no password matches) */
+	"ALTER TABLE accounts ADD COLUMN pam INTEGER NOT NULL DEFAULT 0;",
 };
+
+/* The password_hash of PAM-backed accounts: crypt(3) rejects it as a
+ * setting, so no password ever matches it here. */
+#define PAM_HASH "!pam"
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 _Static_assert(NMIGRATIONS == USERDB_SCHEMA_VERSION, "one migration per version");
@@ -603,6 +610,25 @@ int userdb_user_add_hash(struct userdb *db, const char *address,
 	return insert_account(db, address, hash, NULL, id_r, error_r);
 }
 
+int userdb_user_add_pam(struct userdb *db, const char *address, int64_t *id_r,
+			const char **error_r)
+{
+	struct buf a = BUF_INIT;
+	int rc = -1;
+
+	if (local_address(db, address, &a, error_r) < 0)
+		goto out;
+	rc = exec(db, "INSERT INTO accounts (address, password_hash, pam) "
+		  "VALUES (?1, ?2, 1)", ARGS(a.ptr, PAM_HASH), NULL, error_r);
+	if (rc == 1)
+		rc = fail(error_r, "account already exists");
+	if (rc == 0 && id_r != NULL)
+		*id_r = sqlite3_last_insert_rowid(db->sq);
+out:
+	buf_free(&a);
+	return rc;
+}
+
 int userdb_user_del(struct userdb *db, const char *address, int64_t *id_r,
 		    const char **error_r)
 {
@@ -635,7 +661,7 @@ int userdb_user_passwd(struct userdb *db, const char *address,
 	    secrets_new(password, &h, &sc, error_r) < 0)
 		goto out;
 	rc = exec(db, "UPDATE accounts SET password_hash = ?2, scram_secret = "
-		  "?3 WHERE address = ?1", ARGS(a.ptr, h.ptr, sc.ptr), &changes,
+		  "?3, pam = 0 WHERE address = ?1", ARGS(a.ptr, h.ptr, sc.ptr), &changes,
 		  error_r);
 	if (rc == 0 && changes == 0)
 		rc = fail(error_r, "no such account");
@@ -768,6 +794,7 @@ static void login_row(sqlite3_stmt *st, struct userdb_login *out)
 	out->id = sqlite3_column_int64(st, 0);
 	buf_appends(&out->address, (const char *)sqlite3_column_text(st, 1));
 	out->disabled = sqlite3_column_int(st, 2) != 0;
+	out->pam = sqlite3_column_int(st, 4) != 0;
 	if (scram != NULL)
 		buf_appends(&out->scram, scram);
 }
@@ -781,13 +808,14 @@ int userdb_user_login_info(struct userdb *db, const char *address,
 
 	out->id = 0;
 	out->disabled = false;
+	out->pam = false;
 	buf_reset(&out->address);
 	buf_reset(&out->scram);
 	if (userdb_address_normalize(address, &a, NULL) < 0) {
 		buf_free(&a);
 		return 0;
 	}
-	st = prep(db, "SELECT id, address, disabled, scram_secret FROM "
+	st = prep(db, "SELECT id, address, disabled, scram_secret, pam FROM "
 		  "accounts WHERE address = ?1", ARGS(a.ptr), NULL);
 	buf_free(&a);
 	if (st == NULL)

@@ -15,6 +15,8 @@
  * Accounts given a password here also get a SCRAM-SHA-256 secret (RFC
  * 5803 form, USERDB_SCRAM_ITERATIONS, a fresh random salt); imported
  * hashes get theirs at the first password login (userdb_user_set_scram).
+ * PAM-backed accounts (system users, auth/pam_user.h) have no hash and no
+ * SCRAM secret: their password is the system's, checked through PAM.
  *
  * Error strings are static, except database errors, which point into db and
  * stay valid until the next call on it. */
@@ -27,7 +29,7 @@
 
 #include "lib/buf.h"
 
-#define USERDB_SCHEMA_VERSION 3
+#define USERDB_SCHEMA_VERSION 4
 #define USERDB_BUSY_TIMEOUT_MS 5000	/* wait this long for a locked db */
 #define USERDB_PASSWORD_MAX 1024	/* bytes in a plaintext password */
 #define USERDB_ALIAS_MAX_TARGETS 1000	/* targets of one alias */
@@ -74,10 +76,14 @@ int userdb_user_add(struct userdb *db, const char *address,
 /* Store an existing crypt(3) hash (import); refused if crypt() rejects it. */
 int userdb_user_add_hash(struct userdb *db, const char *address,
 			 const char *hash, int64_t *id_r, const char **error_r);
+/* Create a PAM-backed account (no password here; see pam_user.h). */
+int userdb_user_add_pam(struct userdb *db, const char *address, int64_t *id_r,
+			const char **error_r);
 /* Delete the account row; *id_r says whose mail store to retire. */
 int userdb_user_del(struct userdb *db, const char *address, int64_t *id_r,
 		    const char **error_r);
-/* Replace the password hash with a fresh yescrypt hash of password. */
+/* Replace the password hash with a fresh yescrypt hash of password (a
+ * PAM-backed account becomes an ordinary one). */
 int userdb_user_passwd(struct userdb *db, const char *address,
 		       const char *password, const char **error_r);
 
@@ -102,6 +108,7 @@ struct userdb_login {
 	bool disabled;
 	struct buf address;	/* canonical */
 	struct buf scram;	/* RFC 5803 SCRAM-SHA-256 secret; empty: none */
+	bool pam;		/* PAM-backed: no password of its own */
 };
 
 /* The login data of address into out (buffers reset first; free with

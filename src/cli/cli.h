@@ -9,6 +9,8 @@
  *   mailkeep [-c FILE] analyze [FILE] [--ip ADDR] ...
  *   mailkeep [-c FILE] dns records|check ...,  check (= dns check)
  *   mailkeep [-c FILE] quickstart ADDRESS ...
+ *   mailkeep [-c FILE] sendmail [-t] [-i] [-f SENDER] ... (also as `sendmail`)
+ *   mailkeep [-c FILE] queue list|show|flush|delete|hold|release ...
  *
  * Each entry point takes argv[0] = the command name and returns the exit
  * status: 0 ok, 1 error ("mailkeep: reason" on stderr), 2 usage error. */
@@ -37,6 +39,10 @@ int cli_analyze(const char *config_path, int argc, char **argv);
 int cli_dns(const char *config_path, int argc, char **argv);
 int cli_check(const char *config_path, int argc, char **argv);
 int cli_quickstart(const char *config_path, int argc, char **argv);
+/* sendmail(1) compatibility; exits with sysexits.h codes (cli_sendmail.c). */
+int cli_sendmail(const char *config_path, int argc, char **argv);
+/* Talks to the running daemon; exit 75 when it cannot be reached. */
+int cli_queue(const char *config_path, int argc, char **argv);
 
 /* What a subcommand works on, from cli_open to cli_close. */
 struct cli_env {

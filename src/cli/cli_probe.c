@@ -17,75 +17,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* libcurl is loaded only when a policy is fetched (dlopen): linked, it
- * would map some 30 libraries (GnuTLS, Kerberos, LDAP, SSH ...) into
- * every mailkeep process, daemon children included. */
-#define CURL_DISABLE_TYPECHECK
-#include <curl/curl.h>
-#include <dlfcn.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "lib/curl_dl.h"
 #include "lib/netaddr.h"
 #include "lib/xalloc.h"
-
-/* ---- libcurl, loaded on first use ---- */
-
-static struct {
-	void *lib;
-	CURLcode (*global_init)(long flags);
-	void (*global_cleanup)(void);
-	CURL *(*easy_init)(void);
-	CURLcode (*easy_setopt)(CURL *h, CURLoption option, ...);
-	CURLcode (*easy_perform)(CURL *h);
-	CURLcode (*easy_getinfo)(CURL *h, CURLINFO info, ...);
-	void (*easy_cleanup)(CURL *h);
-	const char *(*easy_strerror)(CURLcode code);
-	struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
-	void (*slist_free_all)(struct curl_slist *l);
-} curlfn;
-
-/* 0, or -1 when libcurl (libcurl4, Debian) is not installed. */
-static int curl_load(void)
-{
-	void *l;
-
-	if (curlfn.lib != NULL)
-		return 0;
-	if ((l = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL)) == NULL)
-		return -1;
-#define SYM(field, name) \
-	if ((*(void **)&curlfn.field = dlsym(l, name)) == NULL) { \
-		dlclose(l); \
-		return -1; \
-	}
-	SYM(global_init, "curl_global_init")
-	SYM(global_cleanup, "curl_global_cleanup")
-	SYM(easy_init, "curl_easy_init")
-	SYM(easy_setopt, "curl_easy_setopt")
-	SYM(easy_perform, "curl_easy_perform")
-	SYM(easy_getinfo, "curl_easy_getinfo")
-	SYM(easy_cleanup, "curl_easy_cleanup")
-	SYM(easy_strerror, "curl_easy_strerror")
-	SYM(slist_append, "curl_slist_append")
-	SYM(slist_free_all, "curl_slist_free_all")
-#undef SYM
-	curlfn.lib = l;
-	return 0;
-}
-
-#define curl_global_init curlfn.global_init
-#define curl_global_cleanup curlfn.global_cleanup
-#define curl_easy_init curlfn.easy_init
-#undef curl_easy_setopt
-#define curl_easy_setopt curlfn.easy_setopt
-#define curl_easy_perform curlfn.easy_perform
-#undef curl_easy_getinfo
-#define curl_easy_getinfo curlfn.easy_getinfo
-#define curl_easy_cleanup curlfn.easy_cleanup
-#define curl_easy_strerror curlfn.easy_strerror
-#define curl_slist_append curlfn.slist_append
-#define curl_slist_free_all curlfn.slist_free_all
 
 /* ---- addresses ---- */
 
@@ -354,19 +291,19 @@ static void https_options(CURL *h, const char *url, struct curl_slist *res,
 {
 	const char *ca = getenv("SSL_CERT_FILE");
 
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_RESOLVE, res);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);	/* RFC 8461 §3.3 */
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)CLI_PROBE_TIMEOUT_MS);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 2L * CLI_PROBE_TIMEOUT_MS);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_write);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "mailkeep/" MAILKEEP_VERSION);
+	curl_dl.easy_setopt(h, CURLOPT_URL, url);
+	curl_dl.easy_setopt(h, CURLOPT_RESOLVE, res);
+	curl_dl.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
+	curl_dl.easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);	/* RFC 8461 §3.3 */
+	curl_dl.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_dl.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)CLI_PROBE_TIMEOUT_MS);
+	curl_dl.easy_setopt(h, CURLOPT_TIMEOUT_MS, 2L * CLI_PROBE_TIMEOUT_MS);
+	curl_dl.easy_setopt(h, CURLOPT_WRITEFUNCTION, body_write);
+	curl_dl.easy_setopt(h, CURLOPT_WRITEDATA, body);
+	curl_dl.easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_dl.easy_setopt(h, CURLOPT_USERAGENT, "mailkeep/" MAILKEEP_VERSION);
 	if (ca != NULL && *ca != '\0')
-		curl_easy_setopt(h, CURLOPT_CAINFO, ca);
+		curl_dl.easy_setopt(h, CURLOPT_CAINFO, ca);
 }
 
 int cli_probe_https(const char *host, const char *path, const char *ip,
@@ -379,33 +316,32 @@ int cli_probe_https(const char *host, const char *path, const char *ip,
 	CURLcode cc;
 	long status = 0;
 	int rc = -1;
+	const char *why = NULL;
 
-	if (curl_load() < 0) {
-		buf_appends(error, "libcurl (libcurl4) is not installed");
+	if (curl_dl_load(&why) < 0) {
+		buf_appends(error, why);
 		return -1;
 	}
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	buf_printf(&url, "https://%s%s", host, path);
 	buf_printf(&pin, strchr(ip, ':') ? "%s:443:[%s]" : "%s:443:%s", host, ip);
-	res = curl_slist_append(NULL, pin.ptr);
-	h = curl_easy_init();
+	res = curl_dl.slist_append(NULL, pin.ptr);
+	h = curl_dl.easy_init();
 	if (h == NULL || res == NULL) {
 		buf_appends(error, "cannot set up libcurl");
 	} else {
 		https_options(h, url.ptr, res, body, errbuf);
-		cc = curl_easy_perform(h);
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+		cc = curl_dl.easy_perform(h);
+		curl_dl.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 		if (cc != CURLE_OK)
 			buf_printf(error, "%s: %s", url.ptr,
-				   *errbuf ? errbuf : curl_easy_strerror(cc));
+				   *errbuf ? errbuf : curl_dl.easy_strerror(cc));
 		else if (status != 200)
 			buf_printf(error, "%s: HTTP status %ld", url.ptr, status);
 		else
 			rc = 0;
 	}
-	curl_easy_cleanup(h);
-	curl_slist_free_all(res);
-	curl_global_cleanup();
+	curl_dl.easy_cleanup(h);
+	curl_dl.slist_free_all(res);
 	buf_free(&url);
 	buf_free(&pin);
 	return rc;

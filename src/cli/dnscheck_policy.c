@@ -11,6 +11,7 @@
 #include "mailauth/dkim_key.h"
 #include "mailauth/dkim_tags.h"
 #include "mailauth/dmarc.h"
+#include "smtp/mtasts_policy.h"
 
 /* ---- SPF ---- */
 
@@ -386,86 +387,24 @@ static size_t one_record(const struct dnsq_answer *txt, const char *version,
 	return found;
 }
 
-/* id = 1*32(ALPHA / DIGIT) (RFC 8461 §3.1). */
-static bool sts_id_ok(const char *rec, size_t len)
-{
-	const char *v;
-	size_t n;
-
-	if (!dnscheck_tag(rec, len, "id", &v, &n) || n == 0 || n > 32)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'z') ||
-		      (v[i] >= 'A' && v[i] <= 'Z')))
-			return false;
-	return true;
-}
-
-/* The value of "key: value" in the policy (§3.2), the n-th occurrence. */
-static bool policy_value(const char *pol, size_t len, const char *key,
-			 unsigned nth, struct buf *out)
-{
-	size_t kl = strlen(key), i = 0;
-
-	buf_reset(out);
-	while (i < len) {
-		const char *nl = memchr(pol + i, '\n', len - i);
-		size_t end = nl != NULL ? (size_t)(nl - pol) : len, n = end - i;
-		const char *line = pol + i;
-
-		if (n > 0 && line[n - 1] == '\r')
-			n--;
-		if (n > kl && str_nieq(line, key, kl) && line[kl] == ':' &&
-		    nth-- == 0) {
-			const char *v = line + kl + 1;
-			size_t vn = n - kl - 1;
-			while (vn > 0 && (*v == ' ' || *v == '\t')) {
-				v++;
-				vn--;
-			}
-			buf_append(out, v, vn);
-			return true;
-		}
-		i = end + 1;
-	}
-	return false;
-}
-
-/* RFC 8461 §4.1: "*.example.org" matches exactly one more label. */
-static bool sts_mx_matches(const char *pattern, const char *host)
-{
-	if (pattern[0] == '*' && pattern[1] == '.') {
-		const char *dot = strchr(host, '.');
-		return dot != NULL && dnscheck_name_eq(dot + 1, pattern + 2);
-	}
-	return dnscheck_name_eq(pattern, host);
-}
-
-/* What is wrong with a fetched policy, into why (empty: nothing). */
+/* What is wrong with a fetched policy, into why (empty: nothing); the
+ * parser and the matching are the queue's (smtp/mtasts_policy.c). */
 static void sts_policy_problems(const struct dnsrec_domain *want,
 				const char *pol, size_t len, struct buf *why)
 {
-	struct buf v = BUF_INIT;
-	bool mx = false;
-	uint64_t age;
+	struct mtasts_policy p;
+	const char *err = NULL;
 
-	if (!policy_value(pol, len, "version", 0, &v) ||
-	    strcmp(buf_cstr(&v), "STSv1") != 0)
-		buf_appends(why, "no \"version: STSv1\" line");
-	else if (!policy_value(pol, len, "mode", 0, &v) ||
-		 strcmp(buf_cstr(&v), dnsrec_sts_name(want->mta_sts)) != 0)
+	if (mtasts_policy_parse(pol, len, &p, &err) < 0)
+		buf_appends(why, err);
+	else if (strcmp(mtasts_mode_name(p.mode), dnsrec_sts_name(want->mta_sts)) != 0)
 		buf_printf(why, "the policy says mode: %s, [publish] mta_sts is %s",
-			   v.len ? buf_cstr(&v) : "(none)",
-			   dnsrec_sts_name(want->mta_sts));
-	else if (!policy_value(pol, len, "max_age", 0, &v) ||
-		 str_to_u64(buf_cstr(&v), &age) < 0 || age > 31557600)
-		buf_appends(why, "no valid max_age (0 to 31557600 seconds)");
-	for (unsigned i = 0; why->len == 0 && policy_value(pol, len, "mx", i, &v);
-	     i++)
-		mx |= sts_mx_matches(buf_cstr(&v), want->hostname);
-	if (why->len == 0 && !mx)
+			   mtasts_mode_name(p.mode), dnsrec_sts_name(want->mta_sts));
+	else if (p.max_age_over)
+		buf_appends(why, "max_age is above 31557600 seconds (RFC 8461 §3.2)");
+	else if (!mtasts_policy_allows(&p, want->hostname))
 		buf_printf(why, "no mx: line matches %s", want->hostname);
-	buf_free(&v);
+	mtasts_policy_free(&p);
 }
 
 static void sts_policy_fix(struct buf *fix, const struct dnsrec_domain *want,
@@ -519,7 +458,8 @@ void dnscheck_mta_sts(struct dnscheck_report *r,
 		      size_t policy_len, const char *fetch_error)
 {
 	struct buf fix = BUF_INIT, v = BUF_INIT, name = BUF_INIT;
-	const char *rec = NULL;
+	const char *rec = NULL, *why = NULL;
+	char id[MTASTS_ID_MAX + 1];
 	size_t len = 0, n;
 
 	if (want->mta_sts == DNSREC_STS_OFF)
@@ -538,10 +478,12 @@ void dnscheck_mta_sts(struct dnscheck_report *r,
 		dnscheck_add(r, DNSCHECK_FAIL, "mta-sts", want->domain, fix.ptr,
 			     "%zu MTA-STS records: senders then use none "
 			     "(RFC 8461 §3.1)", n);
-	else if (!sts_id_ok(rec, len))
+	else if (mtasts_txt_parse(rec, len, id, &why) != MTASTS_TXT_OK)
 		dnscheck_add(r, DNSCHECK_FAIL, "mta-sts", want->domain, fix.ptr,
-			     "the MTA-STS record has no valid id= (1 to 32 letters "
-			     "and digits)");
+			     "the MTA-STS record is invalid: %s (RFC 8461 §3.1: "
+			     "\"v=STSv1; id=\" and 1 to 32 letters and digits; "
+			     "no valid id= otherwise)", why != NULL ? why :
+			     "it must start with v=STSv1");
 	else
 		sts_policy(r, want, policy, policy_len, fetch_error);
 	buf_free(&fix);

@@ -19,11 +19,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/control.h"
 #include "daemon/proc.h"
 #include "daemon/proto.h"
 #include "lib/ipc.h"
 #include "lib/log.h"
 #include "lib/netaddr.h"
+#include "lib/unixsock.h"
 #include "lib/xalloc.h"
 #include "mail/aliases.h"
 #include "tls/tls.h"
@@ -36,7 +38,7 @@
 struct listener {
 	int service;
 	int fd;
-	char address[64];
+	char address[128];	/* ADDRESS:PORT, or a UNIX socket path */
 };
 
 struct child {
@@ -58,6 +60,7 @@ static bool shutting_down;
 static uid_t run_uid;
 static gid_t run_gid;
 static bool drop_privileges;
+static struct unixsock submit_sock = { BUF_INIT, 0, 0, -1 };	/* sendmail's */
 
 /* Which roles talk to which: one socketpair per edge. */
 static const struct { enum proc_role a, b; } edges[] = {
@@ -121,6 +124,33 @@ static int bind_one(int service, const char *spec, const char **error_r)
 	snprintf(listeners[nlisteners].address, sizeof(listeners[0].address),
 		 "%s", spec);
 	nlisteners++;
+	return 0;
+}
+
+/* [sendmail] enabled: run_dir/submit.sock, served by smtp as SVC_LOCAL. */
+static int bind_local(void)
+{
+	const char *why = "too many listeners";
+
+	if (!cfg.sendmail_enabled)
+		return 0;
+	/* mode 0666: every local user may submit; the smtp process learns
+	 * who from SO_PEERCRED */
+	if (nlisteners == MAX_LISTENERS ||
+	    unixsock_listen(&submit_sock, cfg.run_dir, UNIXSOCK_SUBMIT,
+			    SOCK_STREAM, 0666, &why) < 0) {
+		log_error("event=listen address=%s/%s status=failed reason=\"%s\"",
+			  cfg.run_dir, UNIXSOCK_SUBMIT, why);
+		unixsock_close(&submit_sock);
+		return -1;
+	}
+	listeners[nlisteners].service = SVC_LOCAL;
+	listeners[nlisteners].fd = submit_sock.fd;
+	snprintf(listeners[nlisteners].address, sizeof(listeners[0].address),
+		 "%s", buf_cstr(&submit_sock.path));
+	nlisteners++;
+	log_info("event=listen address=%s service=%s", buf_cstr(&submit_sock.path),
+		 config_service_name(SVC_LOCAL));
 	return 0;
 }
 
@@ -203,7 +233,12 @@ static int resolve_user(void)
 static void on_child_msg(struct ipc *ch, uint32_t type, uint32_t reqid,
 			 const uint8_t *data, size_t len, int fd, void *arg)
 {
-	(void)ch; (void)reqid; (void)data; (void)len;
+	(void)ch;
+	if ((enum proc_role)(intptr_t)arg == PROC_QUEUE && MSG_CTL_IS_REPLY(type) &&
+	    fd < 0) {
+		control_queue_reply(type, reqid, data, len);	/* to the CLI */
+		return;
+	}
 	log_warn("child=%s event=unexpected-message type=%u",
 		 proc_role_name((enum proc_role)(intptr_t)arg), type);
 	if (fd >= 0)
@@ -217,6 +252,14 @@ static void on_child_close(struct ipc *ch, void *arg)
 	if (children[role].ch == ch)
 		children[role].ch = NULL;
 	ipc_free(ch);
+	if (role == PROC_QUEUE)
+		control_queue_down();
+}
+
+/* The control socket's way to the queue process (NULL while down). */
+static struct ipc *queue_channel(void)
+{
+	return children[PROC_QUEUE].ch;
 }
 
 
@@ -291,16 +334,34 @@ static int config_memfd(void)
 	return memfd_with("mailkeep.conf", &cfg.source);
 }
 
+/* Supplementary groups of a child: none, but with [auth] pam the auth
+ * process gets the group shadow (if the system has one), so that its PAM
+ * workers' pam_unix can read /etc/shadow. */
+static size_t child_groups(enum proc_role role, gid_t *groups)
+{
+	struct group *gr;
+
+	if (role != PROC_AUTH || !cfg.auth_pam)
+		return 0;
+	gr = getgrnam("shadow");
+	if (gr == NULL)
+		return 0;
+	groups[0] = gr->gr_gid;
+	return 1;
+}
+
 /* In the forked child: become the unprivileged user, exec ourselves. */
 static void exec_child(enum proc_role role, int fd, int conf)
 {
 	char *argv[] = { "mailkeep", "-c", (char *)config_file, "__child",
 			 (char *)proc_role_name(role), NULL };
+	gid_t groups[1];
 
 	if (dup2(fd, PROC_IPC_FD) < 0 || dup2(conf, PROC_CONFIG_FD) < 0)
 		_exit(127);
 	if (drop_privileges) {
-		if (setgroups(0, NULL) < 0 || setgid(run_gid) < 0 ||
+		if (setgroups(child_groups(role, groups), groups) < 0 ||
+		    setgid(run_gid) < 0 ||
 		    setuid(run_uid) < 0)
 			_exit(126);
 	}
@@ -481,6 +542,8 @@ static void child_exited(enum proc_role role, int status)
 		ipc_free(c->ch);
 		c->ch = NULL;
 	}
+	if (role == PROC_QUEUE)
+		control_queue_down();
 	if (shutting_down) {
 		log_info("child=%s event=exited status=%d", proc_role_name(role),
 			 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
@@ -630,7 +693,8 @@ int daemon_serve(const char *config_path)
 		return 1;
 	}
 	if (load_aliases(&cfg, &aliases_text) < 0 || resolve_user() < 0 ||
-	    daemon_prepare_data_dir(&cfg, &why) < 0 || bind_all() < 0)
+	    daemon_prepare_data_dir(&cfg, &why) < 0 || bind_all() < 0 ||
+	    bind_local() < 0)
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
 	base = event_base_new();
@@ -640,6 +704,11 @@ int daemon_serve(const char *config_path)
 	sigs[3] = evsignal_new(base, SIGINT, on_sigterm, NULL);
 	for (int i = 0; i < 4; i++)
 		evsignal_add(sigs[i], NULL);
+	if (control_open(base, cfg.run_dir, queue_channel, &why) < 0) {
+		log_error("event=listen service=control status=failed "
+			  "reason=\"%s\"", why);
+		return 1;
+	}
 	for (int r = 1; r < PROC_COUNT; r++) {
 		children[r].restart_ev = evtimer_new(base, restart_cb,
 						     (void *)(intptr_t)r);
@@ -654,6 +723,8 @@ int daemon_serve(const char *config_path)
 		 cfg.hostname);
 	event_base_dispatch(base);
 	log_info("event=stopped");
+	control_close();
+	unixsock_close(&submit_sock);
 	for (int i = 0; i < 4; i++)
 		event_free(sigs[i]);
 	config_free(&cfg);

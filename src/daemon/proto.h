@@ -46,6 +46,34 @@ enum proto_msg {
 
 	/* queue -> imap */
 	MSG_STORE_CHANGED = 300,	/* u64 account id: new mail was delivered */
+
+	/* CLI -> main -> queue: `mailkeep queue` over main's control socket
+	 * (daemon/control.h). The CLI sends one request and reads records
+	 * with the same reqid up to MSG_CTL_DONE; main forwards requests
+	 * and replies under a reqid of its own. */
+	MSG_CTL_QUEUE_LIST = 400,	/* (empty): one ITEM per message */
+	MSG_CTL_QUEUE_SHOW,	/* str queue id: one ITEM, with headers */
+	MSG_CTL_QUEUE_FLUSH,	/* (empty): waiting recipients due now */
+	MSG_CTL_QUEUE_DELETE,	/* str queue id: removed, no bounce */
+	MSG_CTL_QUEUE_HOLD,	/* str queue id: no remote attempt until released */
+	MSG_CTL_QUEUE_RELEASE,	/* str queue id: not held, due now */
+	/* queue -> main -> CLI */
+	MSG_CTL_QUEUE_ITEM,	/* one message: queue/qinfo.h */
+	MSG_CTL_DONE,		/* u32 enum ctl_status, str detail: the end of
+				 * every reply */
+};
+
+#define MSG_CTL_IS_REQUEST(t) \
+	((t) >= MSG_CTL_QUEUE_LIST && (t) <= MSG_CTL_QUEUE_RELEASE)
+#define MSG_CTL_IS_REPLY(t) ((t) == MSG_CTL_QUEUE_ITEM || (t) == MSG_CTL_DONE)
+
+/* MSG_CTL_DONE: how a control request ended. */
+enum ctl_status {
+	CTL_OK = 0,
+	CTL_NOT_FOUND,		/* no such queue id */
+	CTL_TEMPFAIL,		/* queue process down or busy: try again */
+	CTL_BAD_REQUEST,	/* malformed or unknown request */
+	CTL_FAILED,		/* queue.db trouble (detail says) */
 };
 
 /* Answers to MSG_RCPT_LOOKUP. */

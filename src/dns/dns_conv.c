@@ -160,8 +160,27 @@ static enum rd_status addr_text(int af, const unsigned char *p, size_t len,
 	return RD_OK;
 }
 
+/* TLSA (RFC 6698 §2.1, §2.2): usage, selector and matching type octets,
+ * then the certificate association data, as "U S M hex". Records too
+ * short to hold any data cannot be used (RFC 7672 §3.1): RD_SKIP. */
+static enum rd_status tlsa_text(const unsigned char *p, size_t len,
+				struct buf *out)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (len < 4)
+		return RD_SKIP;
+	buf_printf(out, "%u %u %u ", p[0], p[1], p[2]);
+	buf_reserve(out, 2 * (len - 3));
+	for (size_t i = 3; i < len; i++) {
+		buf_appendc(out, hex[p[i] >> 4]);
+		buf_appendc(out, hex[p[i] & 15]);
+	}
+	return RD_OK;
+}
+
 /* One record's rdata in the presentation form of dnsq.h; other types
- * (TLSA, SRV, ... for later users) are handed over as raw rdata. */
+ * (SRV, ... for later users) are handed over as raw rdata. */
 static enum rd_status rdata_text(int type, const unsigned char *p,
 				 size_t len, struct buf *out)
 {
@@ -179,6 +198,8 @@ static enum rd_status rdata_text(int type, const unsigned char *p,
 		return name_rdata(p, len, 0, out);
 	case DNSQ_TXT:
 		return txt_text(p, len, out);
+	case DNSQ_TLSA:
+		return tlsa_text(p, len, out);
 	}
 	buf_append(out, p, len);
 	return RD_OK;

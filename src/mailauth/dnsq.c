@@ -14,6 +14,8 @@ const char *dnsq_type_name(int type)
 		return "TXT";
 	case DNSQ_AAAA:
 		return "AAAA";
+	case DNSQ_TLSA:
+		return "TLSA";
 	}
 	return "?";
 }

@@ -18,6 +18,7 @@ enum dnsq_type {
 	DNSQ_MX = 15,
 	DNSQ_TXT = 16,
 	DNSQ_AAAA = 28,
+	DNSQ_TLSA = 52,		/* RFC 6698: DANE (outbound, RFC 7672) */
 };
 
 /* name is text with "." between labels; SPF macros can put any other byte
@@ -37,7 +38,8 @@ enum dnsq_rcode {
 
 /* Records in presentation form: TXT with the character-strings of one RR
  * joined with no separator, A/AAAA as address text, MX as "pref exchange",
- * PTR as the name (a trailing dot is allowed everywhere). rr_len may be
+ * PTR as the name (a trailing dot is allowed everywhere), TLSA as
+ * "USAGE SELECTOR MTYPE HEX" (RFC 6698 §2.2, lower-case hex). rr_len may be
  * NULL, then each record is a C string; with it, records may hold NUL bytes
  * (TXT can). DNSQ_OK with n == 0 is taken as DNSQ_NODATA. */
 struct dnsq_answer {

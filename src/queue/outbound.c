@@ -28,6 +28,11 @@
 struct spool *outbound_spool;
 static void (*kick_local)(void);
 static struct job *jobs;
+/* What the last scheduler run found due and left waiting (connection
+ * limits): a connection whose transaction ends takes its next message
+ * for the same destination from here (entries taken: addr NULL). */
+static struct spool_remote_rcpt *waiting;
+static size_t nwaiting;
 static size_t njobs;
 static struct event *run_ev;
 SSL_CTX *outbound_tls_ctx;
@@ -181,6 +186,8 @@ static size_t jobs_to(const char *domain)
 static void job_free(struct job *j)
 {
 	outbound_conn_close(j);
+	outbound_dane_free(j);
+	outbound_mtasts_free(j);
 	for (size_t i = 0; j->addrs != NULL && i < 2 * j->mx.n; i++)
 		dns_answer_free(&j->addrs[i]);
 	free(j->addrs);
@@ -226,9 +233,12 @@ static void dsn_entry(const struct job *j, size_t i, const struct outcome *o,
 static void log_attempt(const struct job *j, size_t i, const struct outcome *o,
 			const char *status)
 {
-	log_info("queue=%s to=<%s> relay=%s tls=%s status=%s dsn=%s reply=\"%s\"",
+	/* verified= (DANE, MTA-STS) last: earlier fields keep their place */
+	log_info("queue=%s to=<%s> relay=%s tls=%s status=%s dsn=%s reply=\"%s\"%s%s",
 		 j->qid, j->rcpts[i].addr, *j->relay ? j->relay : "none",
-		 *j->tls ? j->tls : "none", status, o->status, buf_cstr(&o->reply));
+		 *j->tls ? j->tls : "none", status, o->status, buf_cstr(&o->reply),
+		 j->tls_verified ? " verified=" : "",
+		 j->tls_verified ? j->tls_verified : "");
 }
 
 static void retry_policy_cfg(struct retry_policy *p)
@@ -315,8 +325,8 @@ static void record(struct job *j, const int *status, const time_t *next,
 	}
 }
 
-/* The attempt is over: record it, notify, free the job, schedule more. */
-static void job_finish(struct job *j, struct outcome *os)
+/* The attempt is over: record it and notify (the job stays). */
+static void job_record(struct job *j, struct outcome *os)
 {
 	time_t now = time(NULL);
 	int *status = xcalloc(j->nrcpts, sizeof(*status));
@@ -325,21 +335,39 @@ static void job_finish(struct job *j, struct outcome *os)
 	struct dsn_rcpt *delayed = xcalloc(j->nrcpts, sizeof(*delayed));
 	size_t nfailed = 0, ndelayed = 0;
 
-	decide(j, os, now, status, next, failed, &nfailed, delayed, &ndelayed);
-	/* DSNs first: a crash in between repeats a DSN rather than lose one */
-	queue_dsn(j, failed, nfailed);
-	queue_dsn(j, delayed, ndelayed);
-	record(j, status, next, os, ndelayed > 0);
+	if (j->deleted) {
+		log_info("queue=%s event=attempt-ignored reason=\"deleted by admin\"",
+			 j->qid);
+	} else {
+		decide(j, os, now, status, next, failed, &nfailed, delayed,
+		       &ndelayed);
+		/* DSNs first: a crash in between repeats a DSN rather than
+		 * lose one */
+		queue_dsn(j, failed, nfailed);
+		queue_dsn(j, delayed, ndelayed);
+		record(j, status, next, os, ndelayed > 0);
+	}
 	for (size_t i = 0; i < j->nrcpts; i++)
 		buf_free(&os[i].reply);
 	free(status);
 	free(next);
 	free(failed);
 	free(delayed);
+}
+
+/* j is over: free it; its slot may start waiting mail. */
+void outbound_job_done(struct job *j)
+{
 	job_unlink(j);
 	job_free(j);
 	if (!outbound_stopping)
 		event_active(run_ev, 0, 0);	/* free slots: start waiting mail */
+}
+
+static void job_finish(struct job *j, struct outcome *os)
+{
+	job_record(j, os);
+	outbound_job_done(j);
 }
 
 /* Every recipient gets the same local verdict (DNS, no host reached). */
@@ -357,10 +385,10 @@ void outbound_fail_all(struct job *j, bool perm, const char *status,
 	free(os);
 }
 
-/* The transaction ended (MSG_DONE, or CLOSED in the middle of it). */
-void outbound_results(struct job *j)
+/* The engine's per-recipient results of the transaction that ended. */
+static struct outcome *results_collect(struct job *j)
 {
-	struct outcome *os = xcalloc(j->nrcpts, sizeof(*os));
+	struct outcome *os = xcalloc(j->nrcpts ? j->nrcpts : 1, sizeof(*os));
 
 	for (size_t i = 0; i < j->nrcpts; i++) {
 		const struct smtp_client_result *r = smtp_client_rcpt_result(j->c, i);
@@ -371,6 +399,14 @@ void outbound_results(struct job *j)
 		buf_appends(&os[i].reply, r->reply.len ? buf_cstr(&r->reply) :
 			    "connection lost during the transaction");
 	}
+	return os;
+}
+
+/* The transaction ended (MSG_DONE, or CLOSED in the middle of it). */
+void outbound_results(struct job *j)
+{
+	struct outcome *os = results_collect(j);
+
 	job_finish(j, os);
 	free(os);
 }
@@ -395,21 +431,17 @@ static void job_fill_msg(struct job *j)
 	j->msg.nrcpts = j->nrcpts;
 }
 
-/* A new job for due[first..] sharing first's message and domain; the
- * recipients it takes are moved out of due (addr set to NULL). */
-static struct job *job_new(struct spool_remote_rcpt *due, size_t n, size_t first,
-			   const char *domain)
+/* Load into j the message of due[first] and its recipients to j's
+ * domain among due[first..]; those are moved out of due (addr NULL). */
+static int job_load(struct job *j, struct spool_remote_rcpt *due, size_t n,
+		    size_t first)
 {
-	struct job *j = xcalloc(1, sizeof(*j));
-	const char *why = NULL;
+	const char *why = NULL, *domain = j->domain;
 
-	j->fd = -1;
 	str_copy(j->qid, sizeof(j->qid), due[first].qid);
-	str_copy(j->domain, sizeof(j->domain), domain);
 	if (spool_meta_load(outbound_spool, j->qid, &j->meta, &why) < 0) {
 		log_error("queue=%s event=load-failed reason=\"%s\"", j->qid, why);
-		free(j);
-		return NULL;
+		return -1;
 	}
 	for (size_t i = first; i < n && j->nrcpts < OUTBOUND_RCPTS_MAX &&
 	     strcmp(due[i].qid, j->qid) == 0; i++) {
@@ -423,7 +455,78 @@ static struct job *job_new(struct spool_remote_rcpt *due, size_t n, size_t first
 		due[i].orcpt = NULL;
 	}
 	job_fill_msg(j);
+	return 0;
+}
+
+/* A new job for due[first..] sharing first's message and domain. */
+static struct job *job_new(struct spool_remote_rcpt *due, size_t n, size_t first,
+			   const char *domain)
+{
+	struct job *j = xcalloc(1, sizeof(*j));
+
+	j->fd = -1;
+	str_copy(j->domain, sizeof(j->domain), domain);
+	if (job_load(j, due, n, first) < 0) {
+		free(j);
+		return NULL;
+	}
 	return j;
+}
+
+/* Forget j's message, whose outcome is recorded; the connection stays. */
+static void job_clear_message(struct job *j)
+{
+	if (j->fd >= 0)
+		close(j->fd);
+	j->fd = -1;
+	spool_remote_free(j->rcpts, j->nrcpts);
+	j->rcpts = NULL;
+	j->nrcpts = 0;
+	free(j->crcpts);
+	j->crcpts = NULL;
+	spool_meta_free(&j->meta);
+	memset(&j->msg, 0, sizeof(j->msg));
+	buf_reset(&j->dkim);
+	j->sent = j->data_eof = j->signed_once = j->dkim_fed = j->deleted = false;
+}
+
+static void drop_due(struct spool_remote_rcpt *r)
+{
+	free(r->addr);
+	r->addr = NULL;
+}
+
+/* j's connection is free: load the next waiting message for its
+ * destination (the same domain, or the relay host). */
+static bool take_waiting(struct job *j)
+{
+	for (size_t i = 0; i < nwaiting; i++) {
+		struct spool_remote_rcpt *w = &waiting[i];
+		if (w->addr == NULL || in_flight(w->qid, w->idx) ||
+		    (*j->domain && strcasecmp(addr_domain(w->addr), j->domain) != 0))
+			continue;
+		if (job_load(j, waiting, nwaiting, i) == 0)
+			return true;
+		spool_meta_free(&j->meta);	/* gone meanwhile: not again */
+		drop_due(w);
+	}
+	return false;
+}
+
+/* The transaction on j's open connection ended: record it; true when j
+ * now holds the next message for the same destination, to be sent over
+ * the same connection (up to [outbound] max_messages_per_connection). */
+bool outbound_results_next(struct job *j)
+{
+	struct outcome *os = results_collect(j);
+
+	job_record(j, os);
+	free(os);
+	job_clear_message(j);
+	if (outbound_stopping ||
+	    j->conn_msgs >= proc_cfg.outbound_max_messages_per_connection)
+		return false;
+	return take_waiting(j);
 }
 
 static void schedule_next_run(void)
@@ -436,19 +539,42 @@ static void schedule_next_run(void)
 	evtimer_add(run_ev, &tv);
 }
 
+/* Keep what this run left due for the connections that free up (the
+ * previous run's list goes). A recipient in flight is not waiting: its
+ * attempt may succeed, and it must not be sent twice. */
+static void keep_waiting(struct spool_remote_rcpt *due, size_t n, size_t from,
+			 size_t started)
+{
+	size_t held = 0;
+
+	for (size_t i = from; i < n; i++)
+		if (due[i].addr != NULL && in_flight(due[i].qid, due[i].idx))
+			drop_due(&due[i]);
+	for (size_t i = 0; i < n; i++)
+		held += due[i].addr != NULL;
+	if (n > 0)
+		log_debug("event=outbound-scan due=%zu started=%zu waiting=%zu",
+			  n, started, held);
+	spool_remote_free(waiting, nwaiting);
+	waiting = due;
+	nwaiting = n;
+}
+
 void outbound_run(void)
 {
 	struct spool_remote_rcpt *due = NULL;
-	size_t n = 0;
+	size_t n = 0, i, started = 0;
 
 	if (outbound_stopping || outbound_spool == NULL)
 		return;
 	if (spool_remote_due(outbound_spool, time(NULL), OUTBOUND_SCAN_MAX, &due, &n) < 0)
 		n = 0;
-	for (size_t i = 0; i < n && njobs < proc_cfg.queue_max_outbound; i++) {
+	for (i = 0; i < n && njobs < proc_cfg.queue_max_outbound; i++) {
 		char domain[DNSQ_NAME_MAX + 1] = "";
 		struct job *j;
-		if (due[i].addr == NULL || in_flight(due[i].qid, due[i].idx))
+		if (due[i].addr != NULL && in_flight(due[i].qid, due[i].idx))
+			drop_due(&due[i]);
+		if (due[i].addr == NULL)
 			continue;
 		if (*proc_cfg.relay_host == '\0')
 			str_copy(domain, sizeof(domain), addr_domain(due[i].addr));
@@ -461,10 +587,30 @@ void outbound_run(void)
 		j->next = jobs;
 		jobs = j;
 		njobs++;
+		started++;
 		outbound_conn_start(j);		/* may finish (and free) j at once */
 	}
-	spool_remote_free(due, n);
+	keep_waiting(due, n, i, started);
 	schedule_next_run();
+}
+
+bool outbound_active(const char *qid, int64_t idx)
+{
+	return in_flight(qid, idx);
+}
+
+void outbound_forget(const char *qid)
+{
+	for (struct job *j = jobs; j != NULL; j = j->next)
+		if (strcmp(j->qid, qid) == 0)
+			j->deleted = true;
+}
+
+void outbound_unwait(const char *qid)
+{
+	for (size_t i = 0; i < nwaiting; i++)
+		if (waiting[i].addr != NULL && strcmp(waiting[i].qid, qid) == 0)
+			drop_due(&waiting[i]);
 }
 
 void outbound_shutdown(void)
@@ -476,7 +622,11 @@ void outbound_shutdown(void)
 		job_free(j);
 	}
 	njobs = 0;
+	spool_remote_free(waiting, nwaiting);
+	waiting = NULL;
+	nwaiting = 0;
 	outbound_conn_shutdown();
+	outbound_mtasts_shutdown();
 	if (resolver != NULL)
 		dns_free(resolver);	/* cancels the callbacks */
 	resolver = NULL;

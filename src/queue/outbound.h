@@ -23,5 +23,13 @@ void outbound_run(void);
 void outbound_reload(void);
 /* Drop every connection (their recipients are retried after restart). */
 void outbound_shutdown(void);
+/* True while an attempt for recipient idx of qid is under way. */
+bool outbound_active(const char *qid, int64_t idx);
+/* The message was deleted: attempts under way finish unrecorded (no
+ * status, no bounce, nothing recreated). */
+void outbound_forget(const char *qid);
+/* The message was held or deleted: a connection that frees up does not
+ * take it from the last scheduler run's waiting list. */
+void outbound_unwait(const char *qid);
 
 #endif

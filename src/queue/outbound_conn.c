@@ -31,6 +31,7 @@
 
 static void job_step(struct job *j);
 static void try_next_target(struct job *j);
+static int open_message(struct job *j);
 
 void outbound_conn_close(struct job *j)
 {
@@ -161,7 +162,8 @@ static int start_tls(struct job *j)
 	struct bufferevent *tb = NULL;
 
 	j->ssl = SSL_new(outbound_tls_ctx);
-	if (j->ssl != NULL && SSL_set_tlsext_host_name(j->ssl, sni) == 1)
+	if (j->ssl != NULL && SSL_set_tlsext_host_name(j->ssl, sni) == 1 &&
+	    outbound_tls_verify_setup(j, j->ssl) == 0)	/* DANE, MTA-STS */
 		tb = bufferevent_openssl_filter_new(proc_base, j->bev, j->ssl,
 						    BUFFEREVENT_SSL_CONNECTING,
 						    BEV_OPT_CLOSE_ON_FREE);
@@ -190,6 +192,30 @@ static void session_failed(struct job *j)
 	try_next_target(j);
 }
 
+/* Start j's message on the open session (the first, or the next one). */
+static void send_message(struct job *j)
+{
+	j->sent = true;
+	j->conn_msgs++;
+	smtp_client_send(j->c, &j->msg);
+}
+
+/* The transaction ended: record it and, while another message for the
+ * same destination waits, send that one over this connection (issue 5
+ * item 3; the TLS state and policy of the host apply to it as well). The
+ * engine has sent RSET already if the transaction failed half-way. */
+static bool next_message(struct job *j)
+{
+	if (!outbound_results_next(j))
+		return false;
+	if (open_message(j) < 0)	/* stays due: the next run retries it */
+		return false;
+	log_debug("queue=%s event=connection-reused relay=%s message=%u",
+		 j->qid, j->relay, j->conn_msgs + 1);
+	send_message(j);
+	return true;
+}
+
 /* Act on the engine's state until it waits for the network. */
 static void job_step(struct job *j)
 {
@@ -206,8 +232,7 @@ static void job_step(struct job *j)
 			break;
 		case SMTP_CLIENT_READY:
 			if (!j->sent) {
-				j->sent = true;
-				smtp_client_send(j->c, &j->msg);
+				send_message(j);
 			} else {
 				smtp_client_quit(j->c);
 			}
@@ -219,11 +244,13 @@ static void job_step(struct job *j)
 				return;	/* on_write brings more */
 			break;
 		case SMTP_CLIENT_MSG_DONE:
+			if (next_message(j))
+				break;
 			flush_output(j);
 			smtp_client_quit(j->c);
 			flush_output(j);
 			conn_linger(j);
-			return outbound_results(j);
+			return outbound_job_done(j);
 		case SMTP_CLIENT_CLOSED:
 			if (j->sent)
 				return outbound_results(j);
@@ -267,6 +294,8 @@ static void session_start(struct job *j)
 	memset(&p, 0, sizeof(p));
 	p.helo_name = proc_cfg.hostname;
 	p.tls = SMTP_CLIENT_TLS_MAY;
+	if (j->tls_required)		/* DANE or MTA-STS: no cleartext */
+		p.tls = SMTP_CLIENT_TLS_MUST;
 	if (relay && proc_cfg.relay_tls == RELAY_TLS_NONE)
 		p.tls = SMTP_CLIENT_TLS_NONE;
 	else if (relay && proc_cfg.relay_tls == RELAY_TLS_STARTTLS)
@@ -281,10 +310,33 @@ static void session_start(struct job *j)
 	set_timeout(j, smtp_client_timeout(j->c));
 }
 
+/* The peer failed the TLS policy: it gets nothing, the next host is tried. */
+static void tls_refused(struct job *j, const char *why)
+{
+	if (j->c != NULL) {
+		smtp_client_tls_failed(j->c, why);
+		return job_step(j);
+	}
+	buf_reset(&j->last_error);	/* implicit TLS: no session yet */
+	buf_printf(&j->last_error, "%s: %s", j->relay, why);
+	j->last_perm = false;
+	outbound_conn_close(j);
+	try_next_target(j);
+}
+
 static void tls_done(struct job *j)
 {
+	struct buf why = BUF_INIT;
+
 	j->handshaking = false;
 	snprintf(j->tls, sizeof(j->tls), "%s", SSL_get_version(j->ssl));
+	/* the TLS policy (outbound_dane.c): DANE, MTA-STS verification */
+	if (!outbound_tls_verified(j, j->ssl, &why)) {
+		tls_refused(j, buf_cstr(&why));
+		buf_free(&why);
+		return;
+	}
+	buf_free(&why);
 	if (j->c == NULL) {		/* implicit TLS: the session starts now */
 		session_start(j);
 		return;
@@ -387,12 +439,23 @@ static void job_sign(struct job *j)
 	j->msg.size += j->dkim.len;
 }
 
+/* Open j's queue file for sending (and sign it): 0, or -1 (fd -1). */
+static int open_message(struct job *j)
+{
+	struct buf path = BUF_INIT;
+
+	spool_path(outbound_spool, j->qid, &path);
+	j->fd = open(path.ptr, O_RDONLY | O_CLOEXEC);
+	buf_free(&path);
+	job_sign(j);
+	return j->fd >= 0 ? 0 : -1;
+}
+
 static int connect_to(struct job *j, const struct mx_target *t)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
 	const char *why = "bad address";
-	struct buf path = BUF_INIT;
 	int fd = -1;
 
 	snprintf(j->relay, sizeof(j->relay), "%s[%s]:%u", t->host->name, t->addr,
@@ -400,6 +463,9 @@ static int connect_to(struct job *j, const struct mx_target *t)
 	str_copy(j->host, sizeof(j->host), t->host->name);
 	*j->tls = '\0';
 	j->sent = j->data_eof = j->handshaking = j->dkim_fed = false;
+	j->conn_msgs = 0;
+	if (outbound_tls_policy(j, t) < 0)	/* DANE: TLSA lookup failed */
+		return -1;
 	if (sockaddr_of(t->addr, t->family, j->port, &ss, &len) == 0) {
 		fd = socket(t->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		why = fd < 0 ? strerror(errno) : NULL;
@@ -409,10 +475,7 @@ static int connect_to(struct job *j, const struct mx_target *t)
 		fd = -1;
 	}
 	if (fd >= 0) {
-		spool_path(outbound_spool, j->qid, &path);
-		j->fd = open(path.ptr, O_RDONLY | O_CLOEXEC);
-		buf_free(&path);
-		job_sign(j);
+		open_message(j);
 		j->bev = bufferevent_socket_new(proc_base, fd, BEV_OPT_CLOSE_ON_FREE);
 		bufferevent_setcb(j->bev, on_read, on_write, on_event, j);
 		bufferevent_enable(j->bev, EV_READ | EV_WRITE);
@@ -487,7 +550,7 @@ static void addrs_done(struct job *j)
 		buf_free(&t);
 		return;
 	}
-	try_next_target(j);
+	outbound_dane_lookup(j, try_next_target);	/* TLSA, then connect */
 }
 
 static void on_addr(void *arg, const struct dnsq_answer *a, bool secure)
@@ -495,7 +558,7 @@ static void on_addr(void *arg, const struct dnsq_answer *a, bool secure)
 	struct addr_q *q = arg;
 	struct job *j = q->j;
 
-	(void)secure;
+	outbound_dane_addr_secure(j, q->slot, secure);	/* RFC 7672 §2.2 */
 	answer_copy(&j->addrs[q->slot], a);
 	if (--j->dns_pending == 0)
 		addrs_done(j);
@@ -541,7 +604,7 @@ static void on_mx(void *arg, const struct dnsq_answer *a, bool secure)
 	const char *status = NULL, *why = NULL;
 	enum mx_status s;
 
-	(void)secure;
+	j->mx_secure = secure;		/* DANE: RFC 7672 §2.2.1 */
 	mx_opts(&o);
 	s = mx_list_build(j->domain, a, &o, &j->mx, &status, &why);
 	if (s != MX_OK) {
@@ -551,6 +614,8 @@ static void on_mx(void *arg, const struct dnsq_answer *a, bool secure)
 		buf_free(&t);
 		return;
 	}
+	if (outbound_mtasts_filter_mx(j) < 0)	/* MTA-STS: RFC 8461 §4.1 */
+		return;
 	resolve_hosts(j);
 }
 
@@ -579,17 +644,23 @@ static void resolve_relay(struct job *j)
 	try_next_target(j);
 }
 
-void outbound_conn_start(struct job *j)
+static void query_mx(struct job *j)
 {
 	struct dnsq q = { DNSQ_MX, "" };
 	uint64_t id;
 
-	if (*j->domain == '\0')
-		return resolve_relay(j);
-	j->port = (uint16_t)proc_cfg.outbound_port;
 	str_copy(q.name, sizeof(q.name), j->domain);
 	if (outbound_resolver() == NULL ||
 	    dns_query(outbound_resolver(), &q, on_mx, j, &id) < 0)
 		outbound_fail_all(j, false, "4.4.3", "4.4.3 DNS resolver unavailable");
+}
+
+void outbound_conn_start(struct job *j)
+{
+	if (*j->domain == '\0')
+		return resolve_relay(j);
+	j->port = (uint16_t)proc_cfg.outbound_port;
+	/* MTA-STS (RFC 8461 §5.1, outbound_mtasts.c): the policy, then MX */
+	outbound_mtasts_lookup(j, query_mx);
 }
 

@@ -30,6 +30,18 @@ struct addr_q {
 	size_t slot;
 };
 
+/* How the certificate of the current connection is checked (the TLS
+ * policy hook of outbound_dane.c). MTA-STS (RFC 8461) adds its value. */
+enum outbound_tls_auth {
+	OUTBOUND_TLS_OPPORTUNISTIC,	/* any TLS, unverified (RFC 7435) */
+	OUTBOUND_TLS_DANE,		/* the host's TLSA records (RFC 7672) */
+	OUTBOUND_TLS_MTASTS,		/* MTA-STS enforce: PKIX + MX name (RFC 8461 §4.2) */
+	OUTBOUND_TLS_MTASTS_TESTING,	/* MTA-STS testing: checked, only logged */
+};
+
+struct outbound_dane;
+struct outbound_mtasts;
+
 /* One delivery: the due recipients of one message to one domain. */
 struct job {
 	struct job *next;
@@ -61,6 +73,16 @@ struct job {
 	char tls[32];
 	struct buf last_error;
 	bool last_perm;
+	unsigned conn_msgs;		/* messages started on this connection */
+	bool deleted;		/* `mailkeep queue delete`: outcome ignored */
+	/* DANE (outbound_dane.c): DNSSEC state of the resolution, TLSA */
+	bool mx_secure;				/* the MX answer was validated */
+	struct outbound_dane *dane;		/* NULL until first needed */
+	struct outbound_mtasts *sts;		/* MTA-STS state (outbound_mtasts.c) */
+	/* the TLS policy of the current host (outbound_tls_policy()) */
+	bool tls_required;			/* STARTTLS or skip the host */
+	enum outbound_tls_auth tls_auth;
+	const char *tls_verified;		/* log: "no", "dane-ee", ...; NULL: none */
 };
 
 /* Shared state of the queue process's outbound side (outbound.c). */
@@ -76,6 +98,12 @@ void outbound_fail_all(struct job *j, bool perm, const char *status,
 		       const char *text);
 /* The transaction ended: the engine's per-recipient results. */
 void outbound_results(struct job *j);
+/* The transaction ended on a connection that stays open: record it; true
+ * when j now holds the next message for the same destination (send it on
+ * this connection), false when there is none (QUIT, outbound_job_done). */
+bool outbound_results_next(struct job *j);
+/* j is over (its outcomes recorded): free it and let waiting mail start. */
+void outbound_job_done(struct job *j);
 
 /* outbound_conn.c: resolve the destination, connect, send. */
 void outbound_conn_start(struct job *j);
@@ -83,5 +111,52 @@ void outbound_conn_start(struct job *j);
 void outbound_conn_close(struct job *j);
 /* Drop the connections still waiting for their QUIT reply. */
 void outbound_conn_shutdown(void);
+
+/* --- outbound_dane.c: DANE (RFC 7672) and the TLS policy hook ---
+ * The policy of a host is chosen before connecting: DANE first, then
+ * (RFC 8461 §2: only where DANE does not apply) MTA-STS, else
+ * opportunistic TLS. */
+
+/* The answer for address slot `slot` of j->addrs was (not) validated. */
+void outbound_dane_addr_secure(struct job *j, size_t slot, bool secure);
+/* After the targets are known: ask TLSA of each MX host whose MX and
+ * address answers were validated (RFC 7672 §2.2), then done(j); done
+ * may run at once (nothing to ask) or later from the event loop. */
+void outbound_dane_lookup(struct job *j, void (*done)(struct job *j));
+/* Free the DANE state of j (from job_free). */
+void outbound_dane_free(struct job *j);
+/* Choose the TLS policy for target t (sets tls_required, tls_auth);
+ * -1 with j->last_error set when the host must be skipped (its TLSA
+ * lookup failed: RFC 7672 §2.2, never delivered without it). */
+int outbound_tls_policy(struct job *j, const struct mx_target *t);
+/* Prepare ssl for the policy before the handshake; -1: cannot. */
+int outbound_tls_verify_setup(struct job *j, SSL *ssl);
+/* After the handshake: true when the peer meets the policy (sets
+ * j->tls_verified), else false with the reason ("4.7.5 ...") in why. */
+bool outbound_tls_verified(struct job *j, SSL *ssl, struct buf *why);
+
+/* --- outbound_mtasts.c: MTA-STS (RFC 8461) ---
+ * Before the MX query the domain's policy is found (TXT _mta-sts, the
+ * cache in queue.db, a fetch over HTTPS); MX hosts are filtered by it and,
+ * where DANE does not apply, the TLS policy hook above asks it. */
+
+/* Find the policy of j's domain (§5.1), then then(j); then may run at
+ * once (relay host, MTA-STS off) or later from the event loop. */
+void outbound_mtasts_lookup(struct job *j, void (*then)(struct job *j));
+/* §4.1: drop the MX hosts the policy does not list (enforce) or log them
+ * (testing); -1 when none is left (the job was failed temporarily). */
+int outbound_mtasts_filter_mx(struct job *j);
+/* The TLS policy of the current host under the domain's policy (sets
+ * tls_required and tls_auth; nothing without a policy). */
+void outbound_mtasts_tls_policy(struct job *j);
+/* PKIX verification for the MX host name against [outbound] ca_file. */
+int outbound_mtasts_verify_setup(struct job *j, SSL *ssl);
+/* After the handshake: enforce refuses an unverified peer (reason in
+ * why); testing logs it and goes on. Sets j->tls_verified. */
+bool outbound_mtasts_verified(struct job *j, SSL *ssl, struct buf *why);
+/* Free the MTA-STS state of j (from job_free). */
+void outbound_mtasts_free(struct job *j);
+/* Stop the fetches in flight (from outbound_shutdown). */
+void outbound_mtasts_shutdown(void);
 
 #endif

@@ -14,6 +14,7 @@
 #include "lib/xalloc.h"
 #include "queue/deliver.h"
 #include "queue/outbound.h"
+#include "queue/queue_ctl.h"
 #include "queue/spool.h"
 
 #define RETRY_SCAN 30		/* seconds between scans for retries */
@@ -183,6 +184,10 @@ static void on_msg(enum proc_role from, uint32_t type, uint32_t reqid,
 {
 	if (fd >= 0)
 		close(fd);
+	if (from == PROC_MAIN && MSG_CTL_IS_REQUEST(type)) {
+		queue_ctl_msg(type, reqid, data, len);	/* `mailkeep queue` */
+		return;
+	}
 	if (from != PROC_SMTP) {
 		log_error("peer=%s event=unexpected-message type=%u",
 			  proc_role_name(from), type);
@@ -251,6 +256,7 @@ static void on_start(void)
 		fatal("event=start status=failed reason=\"%s\"", why);
 	if (outbound_init(spool, schedule_deliveries, &why) < 0)
 		fatal("event=start status=failed reason=\"%s\"", why);
+	queue_ctl_init(spool, schedule_deliveries);
 	commit_ev = event_new(proc_base, -1, 0, run_commits, NULL);
 	deliver_ev = evtimer_new(proc_base, run_deliveries, NULL);
 	retry_ev = event_new(proc_base, -1, EV_PERSIST, on_retry_timer, NULL);

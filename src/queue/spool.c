@@ -16,15 +16,7 @@
 #include "lib/str.h"
 #include "lib/xalloc.h"
 
-struct spool {
-	sqlite3 *db;
-	char *dir;		/* DATA/queue/msg */
-	int dirfd;
-	/* Files of finished messages, unlinked once their removal from
-	 * queue.db is durable (spool_flush_removed). */
-	char (*removed)[QUEUE_ID_MAX];
-	size_t nremoved, removed_cap;
-};
+#include "queue/spool_int.h"
 
 static const char schema[] =
 	"PRAGMA journal_mode=WAL;"
@@ -42,7 +34,17 @@ static const char schema[] =
 	"CREATE INDEX IF NOT EXISTS recipients_status ON recipients(status);"
 	/* outbound: messages whose sender got the delay notice (RFC 3464) */
 	"CREATE TABLE IF NOT EXISTS delay_notices("
-	" qid TEXT PRIMARY KEY REFERENCES messages(qid) ON DELETE CASCADE);";
+	" qid TEXT PRIMARY KEY REFERENCES messages(qid) ON DELETE CASCADE);"
+	/* `mailkeep queue hold`: no outbound attempt until released. A table
+	 * of its own, so queue.db files of older versions simply gain it. */
+	"CREATE TABLE IF NOT EXISTS holds("
+	" qid TEXT PRIMARY KEY REFERENCES messages(qid) ON DELETE CASCADE,"
+	" since INTEGER NOT NULL);"
+	/* MTA-STS (RFC 8461 §5.1) policy cache: spool_mtasts.c. A table of
+	 * its own, so older queue.db files simply gain it. */
+	"CREATE TABLE IF NOT EXISTS mta_sts("
+	" domain TEXT PRIMARY KEY, id TEXT NOT NULL, policy TEXT NOT NULL,"
+	" fetched INTEGER NOT NULL, expires INTEGER NOT NULL);";
 
 static int db_exec(struct spool *sp, const char *sql, const char **error_r)
 {
@@ -488,7 +490,8 @@ int spool_remote_due(struct spool *sp, time_t now, size_t max,
 	*n_r = 0;
 	if (sqlite3_prepare_v2(sp->db, "SELECT qid, idx, address, notify, orcpt, "
 			       "attempts FROM recipients WHERE status=3 AND "
-			       "next_try<=? ORDER BY qid, idx LIMIT ?", -1, &st,
+			       "next_try<=? AND qid NOT IN (SELECT qid FROM holds) "
+			       "ORDER BY qid, idx LIMIT ?", -1, &st,
 			       NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)now);
@@ -524,7 +527,8 @@ time_t spool_remote_next(struct spool *sp)
 	time_t t = 0;
 
 	if (sqlite3_prepare_v2(sp->db, "SELECT MIN(next_try) FROM recipients "
-			       "WHERE status=3", -1, &st, NULL) != SQLITE_OK)
+			       "WHERE status=3 AND qid NOT IN (SELECT qid FROM "
+			       "holds)", -1, &st, NULL) != SQLITE_OK)
 		return 0;
 	if (sqlite3_step(st) == SQLITE_ROW &&
 	    sqlite3_column_type(st, 0) != SQLITE_NULL)

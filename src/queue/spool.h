@@ -107,11 +107,12 @@ struct spool_meta {
 	bool delay_noticed;	/* the delay notice went out */
 };
 
-/* Remote recipients with next_try <= now, by queue id then index (at most max). */
+/* Remote recipients with next_try <= now, by queue id then index (at most
+ * max); held messages are left out (spool_admin.h). */
 int spool_remote_due(struct spool *sp, time_t now, size_t max,
 		     struct spool_remote_rcpt **out, size_t *n_r);
 void spool_remote_free(struct spool_remote_rcpt *r, size_t n);
-/* Earliest next_try of a remote recipient; 0 when there is none. */
+/* Earliest next_try of a remote recipient not held; 0 when there is none. */
 time_t spool_remote_next(struct spool *sp);
 int spool_meta_load(struct spool *sp, const char *qid, struct spool_meta *m,
 		    const char **error_r);

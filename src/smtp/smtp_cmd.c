@@ -81,7 +81,7 @@ static void cmd_helo(struct smtp_session *s, const char *arg, bool esmtp)
 	smtp_reply(s, "250-PIPELINING");
 	smtp_reply(s, "250-SIZE %llu",
 		   (unsigned long long)proc_cfg.smtp_max_message_size);
-	if (s->ssl == NULL && tls != NULL)
+	if (s->ssl == NULL && tls != NULL && !smtp_local_is_local(s))
 		smtp_reply(s, "250-STARTTLS");
 	if (mechs != NULL)	/* RFC 4954 §3 */
 		smtp_reply(s, "250-AUTH %s", mechs);
@@ -126,6 +126,8 @@ static void run_mail(struct smtp_session *s, const char *arg)
 		smtp_submit_sender(s);
 		return;
 	}
+	if (smtp_local_is_local(s))	/* any sender, logged with the uid */
+		smtp_local_sender(s);
 	smtp_reply(s, "250 2.1.0 Ok");
 	smtp_checks_mail(s);
 }
@@ -302,7 +304,7 @@ static void run_starttls(struct smtp_session *s, const char *arg)
 		smtp_cmd_bad(s, "503 5.5.1 Error: TLS already active");
 		return;
 	}
-	if (smtp_server_tls() == NULL) {
+	if (smtp_server_tls() == NULL || smtp_local_is_local(s)) {
 		smtp_reply(s, "454 4.7.0 TLS not available due to local problem");
 		return;
 	}

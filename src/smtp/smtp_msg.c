@@ -53,7 +53,9 @@ static void received_header(struct smtp_session *s, struct buf *h)
 
 	localtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
-	if (s->authenticated && proc_cfg.submission_hide_client_ip)
+	if (smtp_local_is_local(s))
+		smtp_local_received(s, h);
+	else if (s->authenticated && proc_cfg.submission_hide_client_ip)
 		buf_printf(h, "Received: from %s", s->helo);
 	else
 		buf_printf(h, "Received: from %s ([%s])", s->helo, s->ip);
@@ -258,7 +260,8 @@ static void commit(struct smtp_session *s)
 	s->env.helo = strdup(s->helo);
 	s->env.session = strdup(s->id);
 	/* non-empty: submitted by this account (the queue DKIM-signs it) */
-	s->env.auth_user = strdup(s->authenticated ? s->auth_user : "");
+	s->env.auth_user = strdup(s->authenticated || smtp_local_is_local(s) ?
+				  s->auth_user : "");
 	envelope_pack(&s->env, &m);
 	close(s->msg_fd);	/* the queue fsyncs its own descriptor */
 	s->msg_fd = -1;
@@ -356,9 +359,9 @@ void smtp_msg_committed(struct smtp_session *s, bool ok, const char *reason)
 	if (ok) {
 		s->messages++;
 		log_info("session=%s queue=%s event=queued from=<%s> nrcpt=%zu "
-			 "size=%llu client=%s%s", s->id, s->env.qid, s->env.sender,
+			 "size=%llu client=%s%s%s", s->id, s->env.qid, s->env.sender,
 			 s->env.nrcpts, (unsigned long long)s->data.size, s->ip,
-			 s->ssl ? " tls=yes" : "");
+			 s->ssl ? " tls=yes" : "", s->log_who);
 		smtp_reply(s, "250 2.0.0 Ok: queued as %s", s->env.qid);
 	} else {
 		log_warn("session=%s queue=%s event=tempfail reason=\"%s\"", s->id,

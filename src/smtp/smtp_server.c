@@ -67,6 +67,8 @@ bool smtp_server_relay_allowed(const struct smtp_session *s)
 
 	if (s->authenticated)	/* RFC 6409 §4.1 */
 		return true;
+	if (s->service == SVC_LOCAL)	/* a local user, as sendmail(1) */
+		return true;
 	for (size_t i = 0; i < proc_cfg.smtp_relay_networks.n; i++)
 		if (netaddr_parse_cidr(proc_cfg.smtp_relay_networks.v[i], &net) == 0 &&
 		    netaddr_cidr_match(&net, (const struct sockaddr *)&s->peer))
@@ -101,7 +103,11 @@ static void admit(int fd, int service, const struct sockaddr *sa,
 	char ip[64];
 	struct ip_count **pc, *c;
 
-	netaddr_ip_string(sa, ip, sizeof(ip));
+	/* local submission: no address, the limit counts per uid */
+	if (service == SVC_LOCAL)
+		smtp_local_key(fd, ip, sizeof(ip));
+	else
+		netaddr_ip_string(sa, ip, sizeof(ip));
 	if (stopping) {
 		refuse(fd, ip, "421 4.3.2 Service shutting down\r\n", "shutdown");
 		return;
@@ -133,7 +139,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 	int service = (int)(intptr_t)arg;
 
 	(void)l;
-	if (!stopping && proxy_accept_required(service, sa))
+	if (!stopping && service != SVC_LOCAL &&
+	    proxy_accept_required(service, sa))
 		proxy_accept_read(fd, service, sa, (socklen_t)salen, admit);
 	else
 		admit(fd, service, sa, (socklen_t)salen);
@@ -355,7 +362,7 @@ static void on_listener(int service, int fd, const char *address)
 	struct evconnlistener *l;
 
 	if (service != SVC_SMTP && service != SVC_SUBMISSION &&
-	    service != SVC_SUBMISSIONS) {
+	    service != SVC_SUBMISSIONS && service != SVC_LOCAL) {
 		/* main binds only what this version serves */
 		log_error("service=%s address=%s event=unexpected-listener",
 			  config_service_name(service), address);

@@ -153,8 +153,10 @@ struct smtp_session *smtp_session_start(int fd, int service,
 	s->port = netaddr_port(sa);
 	s->fd = fd;
 	evutil_make_socket_nonblocking(fd);
-	log_info("session=%s event=connect client=%s port=%u service=%s", s->id,
-		 s->ip, s->port, config_service_name(service));
+	if (service == SVC_LOCAL)
+		smtp_local_identify(s);	/* no IP: uid and user name */
+	log_info("session=%s event=connect client=%s port=%u service=%s%s", s->id,
+		 s->ip, s->port, config_service_name(service), s->log_who);
 	/* RFC 8314 §3: port 465 is TLS from the first byte */
 	if (service == SVC_SUBMISSIONS && (s->bev = tls_bev(s)) == NULL)
 		log_error("session=%s event=tls-setup-failed", s->id);

@@ -77,6 +77,11 @@ struct smtp_session {
 	char sasl_mech[32];		/* for the log */
 	bool hdr_msgid, hdr_date;	/* seen in the message being received */
 
+	/* local submission (smtp_local.c): the peer's SO_PEERCRED */
+	long local_uid;			/* -1: unknown */
+	char local_user[64];		/* login name, "?" when unknown */
+	char log_who[96];		/* " uid=N user=NAME" for log lines, or "" */
+
 	/* the current transaction */
 	bool have_mail;
 	struct smtp_mail_args mail;
@@ -154,6 +159,17 @@ void smtp_submit_sender_result(struct smtp_session *s, uint32_t status);
 void smtp_submit_missing_fields(struct smtp_session *s, struct buf *out);
 /* Note Message-ID:/Date: fields of the message being received. */
 void smtp_submit_header_field(struct smtp_session *s, const char *f, size_t n);
+
+/* smtp_local.c: local submission through run_dir/submit.sock (SVC_LOCAL) */
+bool smtp_local_is_local(const struct smtp_session *s);
+/* "uid:N" of the peer of a local connection: its per-IP limit key. */
+void smtp_local_key(int fd, char *key, size_t size);
+/* A new local session: uid and user name from SO_PEERCRED into s. */
+void smtp_local_identify(struct smtp_session *s);
+/* MAIL accepted on a local session: log the sender with the uid. */
+void smtp_local_sender(struct smtp_session *s);
+/* Append the "from" part of Received: for a local session. */
+void smtp_local_received(const struct smtp_session *s, struct buf *h);
 
 /* smtp_msg.c */
 void smtp_msg_begin(struct smtp_session *s, bool bdat);

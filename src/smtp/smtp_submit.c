@@ -2,7 +2,8 @@
  * RFC 6409) and 465 (implicit TLS, RFC 8314): TLS before passwords, AUTH
  * before MAIL (RFC 4954 §6), the sender must belong to the account
  * ([submission] sender_check), and Message-ID:/Date: are added when the
- * client left them out (RFC 6409 §8.2, §8.3). */
+ * client left them out (RFC 6409 §8.2, §8.3), also for local submission
+ * (smtp_local.c). */
 #include "smtp/smtp_session.h"
 
 #include <netinet/in.h>
@@ -104,7 +105,7 @@ void smtp_submit_missing_fields(struct smtp_session *s, struct buf *out)
 	time_t now = time(NULL);
 	struct tm tm;
 
-	if (!smtp_submit_is_submission(s))
+	if (!smtp_submit_is_submission(s) && !smtp_local_is_local(s))
 		return;
 	if (!s->hdr_msgid) {
 		str_random_hex(rnd, sizeof(rnd));

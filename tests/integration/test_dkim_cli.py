@@ -197,6 +197,7 @@ def test_schema_migration_adds_the_table(srv):
     db = sqlite3.connect(os.path.join(srv.data, "mailkeep.db"))
     db.execute("DROP TABLE dkim_keys")
     db.execute("ALTER TABLE accounts DROP COLUMN scram_secret")   # schema 3
+    db.execute("ALTER TABLE accounts DROP COLUMN pam")            # schema 4
     db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     db.commit()
     db.close()
@@ -204,7 +205,7 @@ def test_schema_migration_adds_the_table(srv):
     db = sqlite3.connect(os.path.join(srv.data, "mailkeep.db"))
     try:
         assert db.execute("SELECT value FROM meta WHERE key='schema_version'"
-                          ).fetchone()[0] == "3"
+                          ).fetchone()[0] == "4"
         assert db.execute("SELECT domain, selector, type, bits FROM dkim_keys"
                           ).fetchall() == [("example.org", "m", "ed25519", 256)]
     finally:

@@ -642,6 +642,133 @@ TEST(wire_format)
 	buf_free(&w);
 }
 
+/* ---- a password backend (what pam_login.c plugs in) ---- */
+
+static struct {
+	unsigned started, cancelled;
+	uint64_t token, cancelled_token;
+	char address[64], password[64], ip[64];
+} be;
+
+/* "sys" and "alice" (no domain) and their addresses are its users. */
+static int be_route(void *ctx, const char *name, struct buf *address_r)
+{
+	(void)ctx;
+	if (strcmp(name, "sys") == 0 || strcmp(name, "sys@example.org") == 0)
+		buf_appends(address_r, "sys@example.org");
+	else if (strcmp(name, "alice") == 0)
+		buf_appends(address_r, "alice@example.org");
+	else
+		return 0;
+	return 1;
+}
+
+static void be_start(void *ctx, uint64_t token, const char *address,
+		     const char *password, const char *ip)
+{
+	(void)ctx;
+	be.started++;
+	be.token = token;
+	snprintf(be.address, sizeof(be.address), "%s", address);
+	snprintf(be.password, sizeof(be.password), "%s", password);
+	snprintf(be.ip, sizeof(be.ip), "%s", ip);
+}
+
+static void be_cancel(void *ctx, uint64_t token)
+{
+	(void)ctx;
+	be.cancelled++;
+	be.cancelled_token = token;
+}
+
+static const struct sasl_server_backend backend = {
+	.route = be_route, .start = be_start, .cancel = be_cancel,
+};
+
+TEST(backend_logins)
+{
+	struct sasl_server *s = server(3, 10, 0);
+	size_t n;
+
+	memset(&be, 0, sizeof(be));
+	sasl_server_set_backend(s, &backend);
+	/* the backend answers later, from the event loop */
+	plain(s, 1, "192.0.2.101", "sys", "sys-pw");
+	CHECK_INTEQ(ngot, 0);
+	CHECK_INTEQ(be.started, 1);
+	CHECK_STREQ(be.address, "sys@example.org");
+	CHECK_STREQ(be.password, "sys-pw");
+	CHECK_STREQ(be.ip, "192.0.2.101");
+	sasl_server_backend_done(s, be.token, SASL_BACKEND_OK, 42, "");
+	CHECK_LAST(AUTH_OK, "");
+	CHECK_INTEQ(last()->account, 42);
+	CHECK_STREQ(last()->address, "sys@example.org");
+	sasl_server_backend_done(s, be.token, SASL_BACKEND_OK, 42, "");
+	CHECK_INTEQ(ngot, 1);			/* a stale token: ignored */
+	plain(s, 2, "192.0.2.102", "sys@example.org", "wrong");
+	CHECK_INTEQ(be.started, 2);
+	sasl_server_backend_done(s, be.token, SASL_BACKEND_FAIL, 0,
+				 "bad password");
+	CHECK_LAST(AUTH_FAIL, "bad password");
+	plain(s, 3, "192.0.2.103", "sys", "sys-pw");
+	sasl_server_backend_done(s, be.token, SASL_BACKEND_TEMPFAIL, 0, "PAM error");
+	CHECK_LAST(AUTH_TEMPFAIL, "PAM error");
+	/* an account with a password of its own never asks the backend */
+	plain(s, 4, "192.0.2.104", "alice", "alice-pw");
+	CHECK_LAST(AUTH_OK, "");
+	CHECK_INTEQ(last()->account, alice_id);
+	plain(s, 5, "192.0.2.105", "alice", "sys-pw");
+	CHECK_LAST(AUTH_FAIL, "bad password");
+	CHECK_INTEQ(be.started, 3);
+	/* names it does not route are the database's */
+	plain(s, 6, "192.0.2.106", "nobody", "x");
+	CHECK_LAST(AUTH_FAIL, "unknown user");
+	/* cancelled: the backend hears of it, its answer goes nowhere */
+	n = ngot;
+	plain(s, 7, "192.0.2.107", "sys", "sys-pw");
+	sasl_server_cancel(s, PEER_IMAP, 7);
+	CHECK_INTEQ(be.cancelled, 1);
+	CHECK(be.cancelled_token == be.token);
+	sasl_server_backend_done(s, be.token, SASL_BACKEND_OK, 42, "");
+	CHECK_INTEQ(ngot, n);
+	/* a step while the backend checks ends the exchange */
+	plain(s, 8, "192.0.2.108", "sys", "sys-pw");
+	step(s, PEER_IMAP, 8, "192.0.2.108", 0, "", S("more"), NULL, 0);
+	CHECK_LAST(AUTH_FAIL, "step while a reply is held");
+	CHECK_INTEQ(be.cancelled, 2);
+	/* the backend goes away: its pending checks fail, not hang */
+	plain(s, 9, "192.0.2.109", "sys", "sys-pw");
+	sasl_server_set_backend(s, NULL);
+	CHECK_LAST(AUTH_TEMPFAIL, "password backend gone");
+	CHECK_INTEQ(sasl_server_exchanges(s), 0);
+	sasl_server_free(s);
+}
+
+/* "sys" and "sys@example.org" are one account for the throttling. */
+TEST(backend_throttled)
+{
+	struct sasl_server *s = server(1, 2, 0);
+	unsigned started;
+
+	memset(&be, 0, sizeof(be));
+	sasl_server_set_backend(s, &backend);
+	plain(s, 1, "192.0.2.111", "sys", "wrong");
+	sasl_server_backend_done(s, be.token, SASL_BACKEND_FAIL, 0,
+				 "bad password");
+	CHECK_LAST(AUTH_FAIL, "bad password");
+	plain(s, 2, "192.0.2.112", "sys@example.org", "wrong");
+	sasl_server_backend_done(s, be.token, SASL_BACKEND_FAIL, 0,
+				 "bad password");
+	CHECK(wait_replies(2));			/* held: 1 failure before */
+	CHECK_LAST(AUTH_FAIL, "bad password");
+	started = be.started;
+	plain(s, 3, "192.0.2.113", "sys", "sys-pw");
+	CHECK(wait_replies(3));
+	CHECK_LAST(AUTH_FAIL, "throttled");
+	CHECK_INTEQ(be.started, started);	/* not even asked */
+	sasl_server_free(s);
+}
+
 /* ---- set-up ---- */
 
 static int setup(void)
@@ -713,6 +840,8 @@ int main(void)
 	RUN(scram_secret_made_at_first_password_login);
 	RUN(log_lines_for_fail2ban);
 	RUN(wire_format);
+	RUN(backend_logins);
+	RUN(backend_throttled);
 	teardown();
 	return test_summary();
 }

@@ -460,7 +460,7 @@ TEST(userdb_domain_del_refused_while_used)
 static bool scram_matches(struct userdb *db, const char *address,
 			  const char *password)
 {
-	struct userdb_login l = { 0, false, BUF_INIT, BUF_INIT };
+	struct userdb_login l = { 0, false, BUF_INIT, BUF_INIT, false };
 	struct sasl_scram_secret stored, derived;
 	const char *error = NULL;
 	bool ok = false;
@@ -479,7 +479,7 @@ static bool scram_matches(struct userdb *db, const char *address,
 TEST(userdb_scram_secrets)
 {
 	struct userdb *db = open_db();
-	struct userdb_login l = { 0, false, BUF_INIT, BUF_INIT };
+	struct userdb_login l = { 0, false, BUF_INIT, BUF_INIT, false };
 	struct crypt_data cd;
 	const char *error = NULL, *h;
 	int64_t id = 0, hid = 0;
@@ -534,7 +534,7 @@ TEST(userdb_migrates_v2_in_place)
 	char d2[] = "/tmp/test_userdb3.XXXXXX";
 	struct buf p = BUF_INIT;
 	struct userdb *db = NULL;
-	struct userdb_login l = { 0, false, BUF_INIT, BUF_INIT };
+	struct userdb_login l = { 0, false, BUF_INIT, BUF_INIT, false };
 	const char *error = NULL;
 	sqlite3 *sq;
 
@@ -580,7 +580,7 @@ TEST(userdb_migrates_v2_in_place)
 					       "key = 'schema_version'", -1, &st,
 					       NULL), SQLITE_OK);
 		CHECK_INTEQ(sqlite3_step(st), SQLITE_ROW);
-		CHECK_STREQ((const char *)sqlite3_column_text(st, 0), "3");
+		CHECK_STREQ((const char *)sqlite3_column_text(st, 0), "4");
 		sqlite3_finalize(st);
 	}
 	sqlite3_close(sq);
@@ -593,6 +593,35 @@ TEST(userdb_migrates_v2_in_place)
 		buf_free(&cmd);
 	}
 	buf_free(&p);
+}
+
+/* PAM-backed accounts: no password matches; a password of their own
+ * makes them ordinary accounts. */
+TEST(userdb_pam_accounts)
+{
+	struct userdb *db = open_db();
+	struct userdb_login l = { 0, false, BUF_INIT, BUF_INIT, false };
+	const char *error = NULL;
+	int64_t id = 0, id2 = 0;
+
+	if (db == NULL)
+		return;
+	CHECK_INTEQ(userdb_user_add_pam(db, "Sysuser@example.org", &id, &error), 0);
+	CHECK(id > 0);
+	CHECK_INTEQ(userdb_user_add_pam(db, "sysuser@example.org", &id2, &error), -1);
+	CHECK_STREQ(error, "account already exists");
+	CHECK_INTEQ(userdb_user_add_pam(db, "x@elsewhere.example", NULL, &error), -1);
+	CHECK_INTEQ(userdb_user_login_info(db, "sysuser@example.org", &l), 1);
+	CHECK(l.pam && !l.disabled && l.scram.len == 0 && l.id == id);
+	CHECK_INTEQ(userdb_user_verify(db, "sysuser@example.org", "!pam", NULL), 0);
+	CHECK_INTEQ(userdb_user_verify(db, "sysuser@example.org", "", NULL), 0);
+	CHECK_INTEQ(userdb_user_passwd(db, "sysuser@example.org", "own pw",
+				       &error), 0);
+	CHECK_INTEQ(userdb_user_login_info(db, "sysuser@example.org", &l), 1);
+	CHECK(!l.pam && l.scram.len > 0);
+	CHECK_INTEQ(userdb_user_verify(db, "sysuser@example.org", "own pw", NULL), 1);
+	userdb_login_free(&l);
+	userdb_close(db);
 }
 
 int main(void)
@@ -613,6 +642,7 @@ int main(void)
 	RUN(userdb_domain_del_refused_while_used);
 	RUN(userdb_scram_secrets);
 	RUN(userdb_migrates_v2_in_place);
+	RUN(userdb_pam_accounts);
 	rc = test_summary();
 	{
 		struct buf cmd = BUF_INIT;

@@ -148,6 +148,11 @@ static const struct opt options[] = {
 	  F(submission_plaintext_loopback), "no", 0, 0, NULL,
 	  "allow AUTH and MAIL without STARTTLS on port 587 from loopback clients" },
 
+	{ "sendmail", "enabled", OPT_BOOL, F(sendmail_enabled), "yes", 0, 0, NULL,
+	  "accept local submission from the sendmail command through run_dir/submit.sock" },
+	{ "sendmail", "origin", OPT_STRING, F(sendmail_origin), "", 0, 0, NULL,
+	  "domain added to unqualified addresses and to the login name of local senders; empty: the primary domain" },
+
 	{ "proxy", "trusted", OPT_LIST, F(proxy_trusted), "", 0, 0, NULL,
 	  "addresses or networks of forwarders that must begin each connection with a PROXY protocol header" },
 	{ "proxy", "services", OPT_LIST, F(proxy_services),
@@ -217,6 +222,15 @@ static const struct opt options[] = {
 	  NULL, "source IPv4 address of outbound connections; empty: chosen by the system" },
 	{ "outbound", "bind_address_v6", OPT_STRING, F(outbound_bind_v6), "", 0, 0,
 	  NULL, "source IPv6 address of outbound connections; empty: chosen by the system" },
+	{ "outbound", "max_messages_per_connection", OPT_COUNT,
+	  F(outbound_max_messages_per_connection), "100", 1, 100000, NULL,
+	  "messages sent over one connection to a destination before QUIT" },
+	{ "outbound", "dane", OPT_BOOL, F(outbound_dane), "yes", 0, 0, NULL,
+	  "DANE (RFC 7672): with [dns] trust_anchor set, require TLS verified against the TLSA records of MX hosts in DNSSEC-signed zones" },
+	{ "outbound", "mta_sts", OPT_BOOL, F(outbound_mta_sts), "yes", 0, 0, NULL,
+	  "MTA-STS (RFC 8461): fetch, cache and apply the policies of destination domains" },
+	{ "outbound", "ca_file", OPT_STRING, F(outbound_ca_file), "", 0, 0, NULL,
+	  "PEM file of trusted CAs for MTA-STS (policy fetch and MX certificates); empty: the system store" },
 
 	{ "relay", "host", OPT_STRING, F(relay_host), "", 0, 0, NULL,
 	  "smarthost that receives all remote mail (name or address); empty: deliver to MX hosts" },
@@ -238,6 +252,16 @@ static const struct opt options[] = {
 	{ "auth", "fail_window", OPT_SECONDS, F(auth_fail_window), "15m",
 	  1, 7 * 86400, NULL,
 	  "how long a failed login counts, from the last failure of that address or account" },
+	{ "auth", "pam", OPT_BOOL, F(auth_pam), "no", 0, 0, NULL,
+	  "system users (uid within pam_min_uid..pam_max_uid) get a mailbox USER@pam_domain and log in with their system password through PAM" },
+	{ "auth", "pam_service", OPT_STRING, F(auth_pam_service), "mailkeep", 0, 0,
+	  NULL, "PAM service name: the stack in /etc/pam.d/SERVICE checks the passwords" },
+	{ "auth", "pam_domain", OPT_STRING, F(auth_pam_domain), "", 0, 0, NULL,
+	  "domain of the system users' addresses (one of domains); empty: the primary domain" },
+	{ "auth", "pam_min_uid", OPT_COUNT, F(auth_pam_min_uid), "1000", 1,
+	  4294967294u, NULL, "lowest uid of a system user that gets a mailbox" },
+	{ "auth", "pam_max_uid", OPT_COUNT, F(auth_pam_max_uid), "60000", 1,
+	  4294967294u, NULL, "highest uid of a system user that gets a mailbox" },
 
 	{ "imap", "max_connections", OPT_COUNT, F(imap_max_connections), "5000",
 	  1, 1000000, NULL,
@@ -564,7 +588,8 @@ static int validate_proxy(struct config *cfg, const char *name,
 		const char *v = cfg->proxy_services.v[i];
 		bool known = false;
 		for (int svc = 0; svc < SVC_COUNT; svc++)
-			known = known || strcmp(v, config_service_name(svc)) == 0;
+			known = known || (svc != SVC_LOCAL &&
+					  strcmp(v, config_service_name(svc)) == 0);
 		if (!known) {
 			err_at(err, name, 0, "[proxy] services: '%s' is not a [listen] "
 			       "service (smtp, submission, submissions, imap, imaps, "
@@ -608,6 +633,38 @@ static int validate_publish(struct config *cfg, const char *name,
 			       cfg->publish_dnsbl.v[i]);
 			return -1;
 		}
+	}
+	return 0;
+}
+
+/* [auth] pam: needs libpam at build time, a domain of ours, a uid range. */
+static int validate_pam(struct config *cfg, const char *name, struct buf *err)
+{
+#ifndef MAILKEEP_HAVE_PAM
+	if (cfg->auth_pam) {
+		err_at(err, name, 0, "%s", "[auth] pam = yes: this mailkeep was "
+		       "built without PAM support (install libpam0g-dev and "
+		       "rebuild)");
+		return -1;
+	}
+#endif
+	str_lower(cfg->auth_pam_domain);
+	if (*cfg->auth_pam_domain != '\0' &&
+	    !config_is_local_domain(cfg, cfg->auth_pam_domain)) {
+		err_at(err, name, 0, "[auth] pam_domain: '%s' is not one of "
+		       "domains", cfg->auth_pam_domain);
+		return -1;
+	}
+	if (*cfg->auth_pam_service == '\0' ||
+	    strchr(cfg->auth_pam_service, '/') != NULL) {
+		err_at(err, name, 0, "%s", "[auth] pam_service: a file name in "
+		       "/etc/pam.d is needed");
+		return -1;
+	}
+	if (cfg->auth_pam_min_uid > cfg->auth_pam_max_uid) {
+		err_at(err, name, 0, "%s", "[auth] pam_min_uid must not be "
+		       "larger than pam_max_uid");
+		return -1;
 	}
 	return 0;
 }
@@ -665,12 +722,19 @@ static int validate(struct config *cfg, const char *name, const bool *seen,
 	}
 	if (validate_proxy(cfg, name, err) < 0)
 		return -1;
+	str_lower(cfg->sendmail_origin);
+	if (*cfg->sendmail_origin != '\0' &&
+	    !netaddr_hostname_valid(cfg->sendmail_origin)) {
+		err_at(err, name, 0, "[sendmail] origin: '%s' is not a domain",
+		       cfg->sendmail_origin);
+		return -1;
+	}
 	if (cfg->auth_fail_block_after < cfg->auth_fail_delay_after) {
 		err_at(err, name, 0, "%s", "[auth] fail_block_after must not be "
 		       "smaller than fail_delay_after");
 		return -1;
 	}
-	return 0;
+	return validate_pam(cfg, name, err);
 }
 
 /* Make a relative path absolute against the config file's directory. */
@@ -810,10 +874,17 @@ void config_free(struct config *cfg)
 const char *config_service_name(int service)
 {
 	static const char *const names[SVC_COUNT] = {
-		"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s"
+		"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s",
+		"local"
 	};
 
 	return service >= 0 && service < SVC_COUNT ? names[service] : "?";
+}
+
+const char *config_origin(const struct config *cfg)
+{
+	return *cfg->sendmail_origin != '\0' ? cfg->sendmail_origin :
+						 cfg->domains.v[0];
 }
 
 bool config_is_local_domain(const struct config *cfg, const char *domain)

@@ -52,6 +52,8 @@ enum service {
 	SVC_IMAPS,
 	SVC_POP3,
 	SVC_POP3S,
+	SVC_LOCAL,	/* not a [listen] key: main binds run_dir/submit.sock
+			 * itself when [sendmail] enabled (local submission) */
 	SVC_COUNT
 };
 
@@ -95,6 +97,10 @@ struct config {
 	bool submission_hide_client_ip;	/* no client IP in Received: */
 	bool submission_plaintext_loopback;	/* AUTH without TLS from loopback */
 
+	/* [sendmail] local submission through run_dir/submit.sock */
+	bool sendmail_enabled;
+	char *sendmail_origin;	/* "": the primary domain; see config_origin */
+
 	/* [proxy] PROXY protocol v1/v2 from trusted forwarders (lib/proxy.h) */
 	struct strlist proxy_trusted;	/* CIDRs that must send a PROXY header */
 	struct strlist proxy_services;	/* [listen] keys it applies to */
@@ -137,6 +143,10 @@ struct config {
 	int outbound_ip_version;	/* enum outbound_ip_version */
 	char *outbound_bind_v4;		/* source address; empty: the kernel's */
 	char *outbound_bind_v6;
+	uint64_t outbound_max_messages_per_connection;	/* then QUIT */
+	bool outbound_dane;		/* RFC 7672 TLSA checks (queue/outbound_dane.c) */
+	bool outbound_mta_sts;		/* RFC 8461 policies (queue/outbound_mtasts.c) */
+	char *outbound_ca_file;		/* PEM trust store for MTA-STS; empty: the system's */
 
 	/* [relay] smarthost: all remote mail goes there when host is set */
 	char *relay_host;
@@ -149,6 +159,12 @@ struct config {
 	uint64_t auth_fail_delay_after;	/* failures before replies wait */
 	uint64_t auth_fail_block_after;	/* failures before logins are refused */
 	uint64_t auth_fail_window;	/* seconds a failure counts */
+	/* [auth] system users through PAM (auth/pam_user.h, auth/pam_auth.h) */
+	bool auth_pam;			/* system users get a mailbox */
+	char *auth_pam_service;		/* /etc/pam.d/<service> */
+	char *auth_pam_domain;		/* their addresses' domain; "": primary */
+	uint64_t auth_pam_min_uid;
+	uint64_t auth_pam_max_uid;
 
 	/* [imap] IMAP and POP3 sessions */
 	uint64_t imap_max_connections;
@@ -190,6 +206,9 @@ const struct config_option_info *config_option(size_t i);
 
 /* "smtp", "submission", ... : the [listen] key of a service. */
 const char *config_service_name(int service);
+/* The domain of locally generated mail ([sendmail] origin, else the
+ * primary domain): appended to unqualified addresses. */
+const char *config_origin(const struct config *cfg);
 /* Is domain (any case) one of ours? */
 bool config_is_local_domain(const struct config *cfg, const char *domain);
 /* Path under data_dir: DATA/<rel> into *out. */

@@ -1,0 +1,200 @@
+"""MTA-STS (RFC 8461) on outbound delivery (issue 5 item 3): A sends to
+b.test, whose policy is served over HTTPS by a small server in this test
+at mta-sts.b.test (127.0.43.x:443) with a certificate from a test CA; B's
+SMTP certificate for mx.b.test comes from the same CA, and A trusts it
+through `[outbound] ca_file`. Knot serves _mta-sts.b.test TXT and the
+addresses.
+
+Port 443 needs root (as in CI); the tests skip otherwise.
+"""
+import http.server
+import os
+import re
+import ssl
+import threading
+import time
+
+import pytest
+
+from dnsworld import dns_world  # noqa: F401  (the fixture)
+from testca import TestCA, use_cert
+from test_outbound import message, submit, wait_log
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0,
+                                reason="the policy server needs port 443 (root)")
+
+DNS_TTL = 1
+ENFORCE = "version: STSv1\r\nmode: enforce\r\nmx: mx.b.test\r\nmax_age: 86400\r\n"
+
+
+class PolicyServer:
+    """HTTPS on ADDR:443 serving /.well-known/mta-sts.txt (text/plain)."""
+
+    def __init__(self, cert, key, policy):
+        self.policy, self.hits = policy, 0
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                owner.hits += 1
+                if self.path != "/.well-known/mta-sts.txt":
+                    self.send_error(404)
+                    return
+                body = owner.policy.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        for last in range(1, 50):       # a loopback address with 443 free
+            self.addr = f"127.0.43.{last}"
+            try:
+                self.httpd = http.server.ThreadingHTTPServer((self.addr, 443), Handler)
+                break
+            except OSError:
+                continue
+        else:
+            pytest.skip("no loopback address with port 443 free")
+        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        if self.httpd is not None:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            self.thread.join()
+            self.httpd = None
+
+
+def records(policy_addr, sts_id="1", txt=True):
+    r = [
+        ("a.test", "MX", "10 mx.a.test"),
+        ("mx.a.test", "A", "127.0.0.1"),
+        ("b.test", "MX", "10 mx.b.test"),
+        ("mx.b.test", "A", "127.0.0.1"),
+        ("mta-sts.b.test", "A", policy_addr),
+    ]
+    if txt:
+        r.append(("_mta-sts.b.test", "TXT", f"v=STSv1; id={sts_id}"))
+    return r
+
+
+@pytest.fixture
+def sts(make_server, dns_world, server_root):
+    """make(policy, b_cert='ca'|'self', txt=True) -> (A, B, policy server)."""
+    ca = TestCA(server_root)
+    mx_cert = ca.issue("mx.b.test")[:2]
+    web_cert = ca.issue("mta-sts.b.test")[:2]
+    made = []
+
+    def make(policy=ENFORCE, b_cert="ca", txt=True):
+        web = PolicyServer(*web_cert, policy)
+        made.append(web)
+        # TTL 1 s: a changed TXT record is seen by A's resolver soon after
+        w = dns_world(records(web.addr, txt=txt), ttl=DNS_TTL)
+        b = make_server("", users=("bob@b.test",), domains="b.test",
+                        dns=w.forwarder, start=False)
+        if b_cert == "ca":              # B's [tls] files: from the test CA
+            use_cert(b, *mx_cert)
+        a = make_server(f"""[smtp]
+relay_networks = 127.0.0.0/8
+
+[queue]
+retry_min = 1s
+retry_max = 2s
+
+[outbound]
+port = {b.port}
+ca_file = {ca.cert}
+""", users=("alice@a.test",), domains="a.test", dns=w.forwarder)
+        a.world = w
+        b.start()
+        return a, b, web
+
+    yield make
+    for web in made:
+        web.stop()
+
+
+def sent_line(to="bob@b.test"):
+    return r"to=<%s> relay=mx\.b\.test\S* tls=TLSv1\.[23] status=sent" % re.escape(to)
+
+
+def test_enforce_verified_delivery(sts):
+    a, b, web = sts()
+    submit(a, ["bob@b.test"], message("sts-enforce"))
+    assert len(b.wait_messages("bob@b.test", 1)) == 1, a.log()[-4000:]
+    assert wait_log(a, sent_line() + r" .*verified=mta-sts"), a.log()[-3000:]
+    assert wait_log(a, r"event=mta-sts domain=b\.test mode=enforce id=1 source=fetch")
+    assert web.hits == 1
+
+
+def test_enforce_mx_not_in_policy_is_deferred(sts):
+    a, b, web = sts(policy=ENFORCE.replace("mx: mx.b.test", "mx: *.other.test"))
+    submit(a, ["bob@b.test"], message("sts-mx"))
+    assert wait_log(a, r"event=mta-sts-mx domain=b\.test host=mx\.b\.test .*"
+                    r"action=skipped"), a.log()[-3000:]
+    assert wait_log(a, r"to=<bob@b\.test> relay=none tls=none status=deferred "
+                    r"dsn=4\.7\.5 reply=\"4\.7\.5 MTA-STS"), a.log()[-3000:]
+    assert b.messages("bob@b.test") == []
+
+
+def test_enforce_untrusted_certificate_is_deferred(sts):
+    a, b, web = sts(b_cert="self")      # conftest's self-signed mx.example.org
+    submit(a, ["bob@b.test"], message("sts-badcert"))
+    assert wait_log(a, r"event=mta-sts-fail domain=b\.test host=mx\.b\.test .*"
+                    r"reason=\"certificate not verified"), a.log()[-3000:]
+    assert wait_log(a, r"to=<bob@b\.test> .*status=deferred"), a.log()[-3000:]
+    assert b.messages("bob@b.test") == []
+    assert "status=sent" not in a.log()
+
+
+def test_testing_mode_delivers_and_logs(sts):
+    a, b, web = sts(policy=ENFORCE.replace("enforce", "testing"), b_cert="self")
+    submit(a, ["bob@b.test"], message("sts-testing"))
+    assert len(b.wait_messages("bob@b.test", 1)) == 1, a.log()[-4000:]
+    assert wait_log(a, r"event=mta-sts-testing domain=b\.test host=mx\.b\.test "
+                    r"id=1 reason=\"certificate not verified")
+    assert wait_log(a, sent_line() + r" .*verified=no")
+
+
+def test_cached_policy_used_when_server_down(sts):
+    a, b, web = sts()
+    submit(a, ["bob@b.test"], message("sts-cache-1"))
+    assert len(b.wait_messages("bob@b.test", 1)) == 1, a.log()[-4000:]
+    web.stop()
+    submit(a, ["bob@b.test"], message("sts-cache-2"))
+    assert len(b.wait_messages("bob@b.test", 2)) == 2, a.log()[-4000:]
+    assert wait_log(a, r"event=mta-sts domain=b\.test mode=enforce id=1 "
+                    r"source=cache"), a.log()[-3000:]
+    assert wait_log(a, sent_line() + r" .*verified=mta-sts", count=2)
+    assert web.hits == 1
+
+
+def test_id_change_refetches(sts):
+    a, b, web = sts()
+    submit(a, ["bob@b.test"], message("sts-id-1"))
+    assert len(b.wait_messages("bob@b.test", 1)) == 1, a.log()[-4000:]
+    a.world.set_records(records(web.addr, sts_id="2"))
+    time.sleep(DNS_TTL + 1)     # the old TXT answer leaves A's DNS cache
+    submit(a, ["bob@b.test"], message("sts-id-2"))
+    assert len(b.wait_messages("bob@b.test", 2)) == 2, a.log()[-4000:]
+    assert wait_log(a, r"event=mta-sts domain=b\.test mode=enforce id=2 "
+                    r"source=fetch"), a.log()[-3000:]
+    assert web.hits == 2
+
+
+def test_no_record_no_cache_is_opportunistic(sts):
+    a, b, web = sts(b_cert="self", txt=False)
+    submit(a, ["bob@b.test"], message("sts-none"))
+    assert len(b.wait_messages("bob@b.test", 1)) == 1, a.log()[-4000:]
+    assert wait_log(a, sent_line())
+    assert "event=mta-sts " not in a.log() and "verified=mta-sts" not in a.log()
+    assert web.hits == 0
