@@ -4,6 +4,7 @@
 #   make fuzz   build the libFuzzer targets and run each briefly
 #   make bench  benchmarks against Postfix (bench/README.md)
 #   make bench-imap  IMAP benchmark against Dovecot (QUICK=1: smoke run)
+#   make bench-outbound  outbound delivery against Postfix (QUICK=1: smoke run)
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
@@ -14,7 +15,8 @@ PYTHON     ?= /usr/bin/python3
 FUZZ_SECONDS ?= 20
 CI_FUZZ_SECONDS ?= 5
 
-.PHONY: all build deps test-deps run test unit integration asan fuzz bench bench-imap clean
+.PHONY: all build deps test-deps run test unit integration asan fuzz bench bench-imap \
+	bench-outbound clean
 
 all: build
 
@@ -77,6 +79,10 @@ bench: test-deps build
 bench-imap: build
 	@scripts/deps.sh bench
 	bench/imap.sh $(if $(QUICK),--quick) $(BUILD)/mailkeep
+
+# Outbound messages/s to smtp-sink, 1 and 20 destinations, vs Postfix.
+bench-outbound: test-deps build
+	bench/outbound.sh $(if $(QUICK),--quick) $(BUILD)/mailkeep
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

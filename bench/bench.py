@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 
+from benchenv import env_int, env_ints
 from servers import (RCPT, Mailkeep, Postfix, count_files, list_files,
                      memory_kib, memory_of, process_name)
 
@@ -29,14 +30,6 @@ SETTLE = 1.0              # seconds of quiet (after sync) before each run
 IDLE_SETTLE = 3.0         # seconds after start before the idle sample
 
 
-def env_int(name, default):
-    v = os.environ.get(name, "")
-    return int(v) if v.strip() else default
-
-
-def env_ints(name, default):
-    v = os.environ.get(name, "")
-    return [int(x) for x in v.replace(",", " ").split()] if v.strip() else default
 
 
 CFG = {

@@ -5,42 +5,20 @@
 # --quick: 1,000 messages and 100 idle sessions, a smoke run (~2 minutes).
 # Tunables are environment variables (BENCH_IMAP_*, see the README).
 set -eu
+# shellcheck disable=SC2034  # read by lib.sh
+NAME=imap.sh
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-usage() {
-	echo "usage: bench/imap.sh [--quick] PATH/TO/mailkeep" >&2
-	exit 2
-}
-
-QUICK=
-if [ "${1:-}" = --quick ]; then
-	QUICK=--quick
-	shift
-fi
-[ $# -eq 1 ] || usage
-BIN=$1
-[ -x "$BIN" ] || { echo "bench: $BIN is not an executable" >&2; exit 2; }
-BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
-
-for tool in /usr/sbin/dovecot /usr/bin/python3 openssl; do
-	command -v "$tool" >/dev/null 2>&1 ||
-		{ echo "bench: missing $tool (scripts/deps.sh bench)" >&2; exit 2; }
-done
+bench_args "$@"
+bench_need_tools "scripts/deps.sh bench" /usr/sbin/dovecot /usr/bin/python3 openssl
 if [ "$(id -u)" -eq 0 ]; then
 	# Root: Dovecot's login and internal processes run as Debian's dovecot
 	# and dovenull users, mailkeep's workers as mailkeep (DESIGN §4).
-	for u in dovecot dovenull; do
-		id "$u" >/dev/null 2>&1 ||
-			{ echo "bench: no $u user (is dovecot-core installed?)" >&2; exit 2; }
-	done
-	if ! id mailkeep >/dev/null 2>&1; then
-		useradd --system --no-create-home --home-dir /nonexistent \
-			--shell /usr/sbin/nologin mailkeep
-	fi
+	bench_need_users dovecot dovenull
+	bench_mailkeep_user
 fi
-
-# /var/tmp rather than /tmp: /tmp may be tmpfs, where fsync is free.
-WORK=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/mailkeep-imapbench.XXXXXX")
-chmod 755 "$WORK"
+bench_workdir mailkeep-imapbench
 
 # Safety net for a crashed or killed imap_bench.py (which stops both servers
 # itself): stop only server processes this run started (each start appends
@@ -68,11 +46,7 @@ cleanup() {
 			n=$((n + 1))
 		done
 	fi
-	if [ "${BENCH_KEEP:-0}" = 1 ]; then
-		echo "bench: work directory kept: $WORK"
-	else
-		rm -rf "$WORK"
-	fi
+	bench_remove_work
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
@@ -83,8 +57,4 @@ if [ -n "$QUICK" ]; then
 else
 	LIMIT=${BENCH_TOTAL_TIMEOUT:-3600}
 fi
-rc=0
-export PYTHONDONTWRITEBYTECODE=1
-timeout --foreground --kill-after=60 "$LIMIT" \
-	/usr/bin/python3 "$BENCH_DIR/imap_bench.py" $QUICK "$BIN" "$WORK" || rc=$?
-exit $rc
+bench_run "$LIMIT" imap_bench.py $QUICK "$BIN" "$WORK"

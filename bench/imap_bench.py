@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 
+from benchenv import env_int
 from bench import build_options, fmt, make_cert
 from imap_client import (Client, ImapError, close_idle, imap_date, open_idle,
                          uid_set)
@@ -34,10 +35,6 @@ from imap_corpus import ABSENT_WORD, MARK_WORD, Corpus
 from imap_servers import PASSWORD, USER, Dovecot, Mailkeep
 from servers import memory_of, process_name
 
-
-def env_int(name, default):
-    v = os.environ.get(name, "")
-    return int(v) if v.strip() else default
 
 
 QUICK = "--quick" in sys.argv[1:]

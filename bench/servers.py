@@ -152,7 +152,8 @@ class Mailkeep:
 
     name = "mailkeep"
 
-    def __init__(self, work, binary, cert, key):
+    def __init__(self, work, binary, cert, key, extra=""):
+        """extra: configuration text appended (more sections)."""
         self.dir = os.path.join(work, "mailkeep")
         self.bin = os.path.abspath(binary)
         self.port = free_port()
@@ -188,7 +189,7 @@ max_connections_per_ip = 100
 # Postfix here runs no SPF/DKIM/DMARC policy service either, and a bench
 # must not send DNS questions off this machine.
 enabled = no
-""")
+{extra}""")
 
     def _cli(self, *args, stdin=None):
         return subprocess.run([self.bin, "-c", self.conf, *args], input=stdin,
