@@ -46,14 +46,15 @@ class Server:
     """One mailkeep instance: config, data dir, process, log."""
 
     def __init__(self, tmp, tls_files, extra="", domains="example.org, example.net",
-                 dns=None):
+                 dns=None, host="127.0.0.1", port=None):
         self.dir = str(tmp)
         os.makedirs(self.dir, exist_ok=True)
         os.chmod(self.dir, 0o755)
         self.data = os.path.join(self.dir, "data")
         self.conf = os.path.join(self.dir, "mailkeep.conf")
         self.log_path = os.path.join(self.dir, "mailkeep.log")
-        self.port = free_port()
+        self.host = host
+        self.port = port or free_port()
         self.proc = None
         cert, key = tls_files
         with open(self.conf, "w") as f:
@@ -68,7 +69,7 @@ cert = {cert}
 key = {key}
 
 [listen]
-smtp = 127.0.0.1:{self.port}
+smtp = {host}:{self.port}
 """)
             # Every instance asks the test DNS world, never the real DNS.
             # (Before `extra`, so that lines tests append go to its sections.)
@@ -94,7 +95,7 @@ smtp = 127.0.0.1:{self.port}
             if self.proc.poll() is not None:
                 raise RuntimeError("mailkeep serve exited:\n" + self.log())
             try:
-                with socket.create_connection(("127.0.0.1", self.port), 0.5) as s:
+                with socket.create_connection((self.host, self.port), 0.5) as s:
                     s.settimeout(5)
                     if s.recv(512).startswith(b"220"):
                         return self

@@ -406,3 +406,75 @@ def test_bdat_without_pipelining_sends_every_chunk(world):
         assert got.endswith(body) and b"Subject: bdat" in got
     finally:
         fake.close()
+
+
+def auth_results(msg):
+    head = msg.split(b"\r\n\r\n", 1)[0].decode()
+    head = head.replace("\r\n\t", " ").replace("\r\n ", " ")
+    return [l for l in head.split("\r\n")
+            if l.lower().startswith("authentication-results:")]
+
+
+def submit_587(srv, port, user, rcpt, msg):
+    import ssl
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with smtplib.SMTP(srv.host, port, timeout=30) as s:
+        s.starttls(context=ctx)
+        s.login(user, PASSWORD)
+        s.sendmail(user, [rcpt], msg)
+
+
+def test_round_trip_spf_dkim_dmarc_pass(make_server, dns_world):
+    """The test world of DESIGN §7: A (a.test) and B (b.test) on distinct
+    loopback addresses and the same port, found through MX records; mail
+    submitted to A on 587 reaches B's INBOX with spf, dkim and dmarc pass,
+    and the reply submitted to B comes back the same way."""
+    addr = {"a": "127.0.0.2", "b": "127.0.0.3"}
+    records = []
+    for d in ("a", "b"):
+        records += [(f"{d}.test", "MX", f"10 mx.{d}.test"),
+                    (f"mx.{d}.test", "A", addr[d]),
+                    (f"{d}.test", "TXT", f"v=spf1 ip4:{addr[d]} -all"),
+                    (f"_dmarc.{d}.test", "TXT", "v=DMARC1; p=reject")]
+    w = dns_world(records)
+    port, subm = free_port(), {"a": free_port(), "b": free_port()}
+    srv = {}
+    for d, user in (("a", "alice@a.test"), ("b", "bob@b.test")):
+        srv[d] = make_server(f"""[listen]
+submission = {addr[d]}:{subm[d]}
+
+[queue]
+retry_min = 1s
+retry_max = 2s
+
+[outbound]
+port = {port}
+bind_address_v4 = {addr[d]}
+""", users=(user,), domains=f"{d}.test", dns=w.forwarder, host=addr[d],
+            port=port, start=False)
+    zones = []
+    for d in ("a", "b"):
+        out = srv[d].cli("dkim", "genkey", f"{d}.test", "rt").stdout
+        zones += [l for l in out.splitlines() if l and not l.startswith(";")][:1]
+        srv[d].start()
+    w.set_records(records, raw="\n".join(zones))
+
+    submit_587(srv["a"], subm["a"], "alice@a.test", "bob@b.test",
+               message("round-trip", to="bob@b.test", frm="alice@a.test"))
+    msgs = srv["b"].wait_messages("bob@b.test", 1, timeout=30)
+    assert len(msgs) == 1, srv["a"].log()[-3000:]
+    ar = auth_results(msgs[0])
+    assert len(ar) == 1, ar
+    for verdict in ("spf=pass", "dkim=pass", "dmarc=pass"):
+        assert verdict in ar[0], ar
+
+    reply = (b"From: bob@b.test\r\nTo: alice@a.test\r\nSubject: Re: round-trip\r\n"
+             b"In-Reply-To: <round-trip@a.test>\r\n\r\nGot it.\r\n")
+    submit_587(srv["b"], subm["b"], "bob@b.test", "alice@a.test", reply)
+    msgs = srv["a"].wait_messages("alice@a.test", 1, timeout=30)
+    assert len(msgs) == 1, srv["b"].log()[-3000:]
+    ar = auth_results(msgs[0])
+    assert len(ar) == 1 and all(v in ar[0] for v in
+                                ("spf=pass", "dkim=pass", "dmarc=pass")), ar
