@@ -106,6 +106,26 @@ static const char migrate_v3_sql[] =
 	" WHERE rename_due;"
 	"UPDATE meta SET value = 3 WHERE name = 'schema_version';";
 
+/* Version 3 -> 4: the cached structure values get a table of their own
+ * (ids are kept: the old rowids), and the message rows shrink. */
+static const char migrate_v4_sql[] =
+	"CREATE TABLE msg_cache("
+	" id INTEGER PRIMARY KEY,"
+	" envelope TEXT NOT NULL,"
+	" body TEXT NOT NULL,"
+	" bodystructure TEXT NOT NULL);"
+	"ALTER TABLE messages ADD COLUMN cache_id INTEGER;"
+	"INSERT INTO msg_cache(id, envelope, body, bodystructure)"
+	" SELECT rowid, envelope, body, bodystructure FROM messages"
+	" WHERE envelope IS NOT NULL AND body IS NOT NULL"
+	" AND bodystructure IS NOT NULL;"
+	"UPDATE messages SET cache_id = rowid WHERE envelope IS NOT NULL"
+	" AND body IS NOT NULL AND bodystructure IS NOT NULL;"
+	"ALTER TABLE messages DROP COLUMN envelope;"
+	"ALTER TABLE messages DROP COLUMN body;"
+	"ALTER TABLE messages DROP COLUMN bodystructure;"
+	"UPDATE meta SET value = 4 WHERE name = 'schema_version';";
+
 static const char *const stmt_sql[SIX_FTS_DELETE + 1] = {
 	[SIX_MAILBOX_FIND] = "SELECT id FROM mailboxes WHERE name = ?1",
 	[SIX_MAILBOX_STATUS] =
@@ -136,13 +156,13 @@ static const char *const stmt_sql[SIX_FTS_DELETE + 1] = {
 		"SELECT uid FROM messages WHERE mailbox_id = ?1 AND filename = ?2",
 	[SIX_MSG_ADD] = "INSERT INTO messages(mailbox_id, uid, filename, size,"
 			" internaldate, flags, modseq, delivery_key, location,"
-			" savedate, keywords, envelope, body, bodystructure,"
-			" fts_id, fts_full) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-			" ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+			" savedate, keywords, cache_id, fts_id, fts_full)"
+			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+			" ?12, ?13, ?14)",
 	[SIX_MSG_LIST] = "SELECT uid, filename, location FROM messages"
 			 " WHERE mailbox_id = ?1 ORDER BY filename",
 	[SIX_MSG_DELETE] = "DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2"
-			   " RETURNING delivery_key, fts_id",
+			   " RETURNING delivery_key, fts_id, cache_id",
 	[SIX_EXPUNGED_ADD] = "INSERT OR REPLACE INTO expunged(mailbox_id, uid,"
 			     " modseq, delivery_key) VALUES (?1, ?2, ?3, ?4)",
 	[SIX_FTS_ADD] = "INSERT INTO fts(hdr, body) VALUES (?1, ?2)",
@@ -284,6 +304,10 @@ static int migrate(struct store_index *ix, int64_t version, const char **error_r
 	}
 	if (version <= 2 && store_index_exec(ix, migrate_v3_sql) < 0) {
 		*error_r = "cannot migrate index schema to version 3";
+		return -1;
+	}
+	if (version <= 3 && store_index_exec(ix, migrate_v4_sql) < 0) {
+		*error_r = "cannot migrate index schema to version 4";
 		return -1;
 	}
 	if (version > 0 && version < STORE_INDEX_SCHEMA_VERSION)
@@ -611,33 +635,64 @@ int store_index_fts_delete(struct store_index *ix, int64_t fts_id)
 	return store_index_step_done(ix, s);
 }
 
-static void bind_cache(sqlite3_stmt *s, const struct store_cache *c,
-		       int64_t fts_id)
+int64_t store_index_cache_add(struct store_index *ix, const struct store_cache *c)
 {
-	for (int col = 12; col <= 15; col++)
-		sqlite3_bind_null(s, col);
-	sqlite3_bind_int(s, 16, c != NULL && c->text_full);
-	if (c != NULL && c->has_structure) {
-		sqlite3_bind_text(s, 12, buf_cstr(&c->envelope), -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 13, buf_cstr(&c->body), -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 14, buf_cstr(&c->bodystructure), -1,
-				  SQLITE_STATIC);
-	}
+	sqlite3_stmt *s = store_index_prepare(ix, SIX_CACHE_ADD,
+		"INSERT INTO msg_cache(envelope, body, bodystructure)"
+		" VALUES (?1, ?2, ?3)");
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, buf_cstr(&c->envelope), -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, buf_cstr(&c->body), -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, buf_cstr(&c->bodystructure), -1, SQLITE_STATIC);
+	if (store_index_step_done(ix, s) < 0)
+		return -1;
+	return sqlite3_last_insert_rowid(ix->db);
+}
+
+int store_index_cache_delete(struct store_index *ix, int64_t id)
+{
+	sqlite3_stmt *s = store_index_prepare(ix, SIX_CACHE_DELETE,
+		"DELETE FROM msg_cache WHERE id = ?1");
+
+	if (id <= 0)
+		return 0;
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	return store_index_step_done(ix, s);
+}
+
+/* Columns 12-14 of SIX_MSG_ADD: the cache and text rows, if any. */
+static void bind_cache(sqlite3_stmt *s, const struct store_cache *c,
+		       int64_t cache_id, int64_t fts_id)
+{
+	if (cache_id > 0)
+		sqlite3_bind_int64(s, 12, cache_id);
+	else
+		sqlite3_bind_null(s, 12);
 	if (fts_id > 0)
-		sqlite3_bind_int64(s, 15, fts_id);
+		sqlite3_bind_int64(s, 13, fts_id);
+	else
+		sqlite3_bind_null(s, 13);
+	sqlite3_bind_int(s, 14, c != NULL && c->text_full);
 }
 
 int store_index_msg_add(struct store_index *ix, const struct store_index_msg *m,
 			uint32_t *uid_r, const char **error_r)
 {
 	sqlite3_stmt *s = stmt(ix, SIX_MSG_ADD);
-	int64_t modseq, fts_id = 0;
+	int64_t modseq, fts_id = 0, cache_id = 0;
 
 	*error_r = "cannot add message to index";
 	if (s == NULL || store_index_next_uid(ix, m->mailbox_id, uid_r, &modseq) < 0)
 		return -1;
 	if (m->cache != NULL && m->cache->has_text &&
 	    (fts_id = store_index_fts_add(ix, m->cache)) < 0)
+		return -1;
+	if (m->cache != NULL && m->cache->has_structure &&
+	    (cache_id = store_index_cache_add(ix, m->cache)) < 0)
 		return -1;
 	sqlite3_bind_int64(s, 1, m->mailbox_id);
 	sqlite3_bind_int64(s, 2, *uid_r);
@@ -653,7 +708,7 @@ int store_index_msg_add(struct store_index *ix, const struct store_index_msg *m,
 	else
 		sqlite3_bind_null(s, 10);
 	store_index_bind_str(s, 11, m->keywords);
-	bind_cache(s, m->cache, fts_id);
+	bind_cache(s, m->cache, cache_id, fts_id);
 	return store_index_step_done(ix, s);
 }
 
@@ -708,7 +763,7 @@ int store_index_msg_expunge(struct store_index *ix, int64_t mailbox_id,
 			    uint32_t uid)
 {
 	sqlite3_stmt *del = stmt(ix, SIX_MSG_DELETE);
-	int64_t modseq = store_index_bump_modseq(ix, mailbox_id), fts_id;
+	int64_t modseq = store_index_bump_modseq(ix, mailbox_id), fts_id, cache_id;
 	char *key;
 	int ret;
 
@@ -720,11 +775,14 @@ int store_index_msg_expunge(struct store_index *ix, int64_t mailbox_id,
 		return -1;
 	key = store_index_column_dup(del, 0);
 	fts_id = sqlite3_column_int64(del, 1);
+	cache_id = sqlite3_column_int64(del, 2);
 	ret = store_index_step_done(ix, del);
 	if (ret == 0)
 		ret = store_index_expunged_add(ix, mailbox_id, uid, modseq, key);
 	if (ret == 0)
 		ret = store_index_fts_delete(ix, fts_id);
+	if (ret == 0)
+		ret = store_index_cache_delete(ix, cache_id);
 	free(key);
 	return ret;
 }

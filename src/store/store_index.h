@@ -15,8 +15,10 @@
 
 /* 1: mailboxes, messages, expunged. 2: + cached BODY, save date, current
  * file location, keyword and subscription tables, FTS5 text index.
- * 3: + messages.rename_due (file name behind the flags, see store_flags.c). */
-#define STORE_INDEX_SCHEMA_VERSION 3
+ * 3: + messages.rename_due (file name behind the flags, see store_flags.c).
+ * 4: the cached ENVELOPE/BODY/BODYSTRUCTURE move to msg_cache, so that the
+ *    message rows a STORE rewrites are a few dozen bytes, not kilobytes. */
+#define STORE_INDEX_SCHEMA_VERSION 4
 /* How long a writer waits for another process's transaction (the queue's
  * delivery batch, an IMAP command) before giving up with "index busy". */
 #define STORE_INDEX_BUSY_TIMEOUT_MS 10000
@@ -69,7 +71,6 @@ enum store_index_stmt {
 	SIX_FTS_COPY,
 	SIX_CACHE_GET,
 	SIX_CACHE_RANGE,
-	SIX_CACHE_SET,
 	SIX_ROW_SET_FTS,
 	/* store_index_fts.c */
 	SIX_FTS_MISSING,
@@ -79,6 +80,11 @@ enum store_index_stmt {
 	SIX_DATA_VERSION,
 	SIX_RENAME_DUE,
 	SIX_RENAME_DONE,
+	SIX_CACHE_ADD,
+	SIX_CACHE_COPY,
+	SIX_CACHE_DELETE,
+	SIX_CACHE_LINK,
+	SIX_MBOX_DELETE_CACHE,
 	SIX_COUNT
 };
 
@@ -116,6 +122,7 @@ struct store_index_row {
 	char *filename;
 	char *location;
 	char *key;
+	int64_t cache_id;	/* its msg_cache row, 0: none yet */
 	bool cached;		/* envelope, body and bodystructure are set */
 	int64_t fts_id;		/* its row in the text index, 0: none yet */
 	bool fts_full;		/* that row holds all of its text */

@@ -11,8 +11,7 @@
 #define ROW_COLS                                                            \
 	"rowid, uid, flags, keywords, modseq, size, internaldate,"          \
 	" COALESCE(savedate, 0), filename, location, delivery_key,"         \
-	" envelope IS NOT NULL AND body IS NOT NULL"                        \
-	" AND bodystructure IS NOT NULL, COALESCE(fts_id, 0), fts_full"
+	" COALESCE(cache_id, 0), COALESCE(fts_id, 0), fts_full"
 
 /* The cached statement which, prepared from sql on first use. */
 sqlite3_stmt *store_index_prepare(struct store_index *ix,
@@ -38,6 +37,11 @@ int store_index_next_uid(struct store_index *ix, int64_t mailbox_id,
 /* Add (mailbox_id, uid, modseq, key) to expunged. */
 int store_index_expunged_add(struct store_index *ix, int64_t mailbox_id,
 			     uint32_t uid, int64_t modseq, const char *key);
+/* A msg_cache row with c's structure values: its id, or -1. */
+struct store_cache;
+int64_t store_index_cache_add(struct store_index *ix, const struct store_cache *c);
+/* Remove msg_cache row id (0: none). */
+int store_index_cache_delete(struct store_index *ix, int64_t id);
 /* Remove text row id (0: none). */
 int store_index_fts_delete(struct store_index *ix, int64_t fts_id);
 /* Read every row of s (bound, selecting ROW_COLS) into rows; the

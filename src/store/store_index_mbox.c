@@ -26,6 +26,9 @@
 #define Q_MBOX_DELETE_FTS                                                   \
 	"DELETE FROM fts WHERE rowid IN (SELECT fts_id FROM messages"       \
 	" WHERE mailbox_id = ?1 AND fts_id IS NOT NULL)"
+#define Q_MBOX_DELETE_CACHE                                                 \
+	"DELETE FROM msg_cache WHERE id IN (SELECT cache_id FROM messages"  \
+	" WHERE mailbox_id = ?1 AND cache_id IS NOT NULL)"
 
 /* Mailboxes read before the callbacks run, so that they may use the
  * index. */
@@ -155,13 +158,17 @@ int store_index_mbox_delete(struct store_index *ix, int64_t id)
 {
 	sqlite3_stmt *fts = store_index_prepare(ix, SIX_MBOX_DELETE_FTS,
 						Q_MBOX_DELETE_FTS);
+	sqlite3_stmt *cache = store_index_prepare(ix, SIX_MBOX_DELETE_CACHE,
+						  Q_MBOX_DELETE_CACHE);
 	sqlite3_stmt *del = store_index_prepare(ix, SIX_MBOX_DELETE,
 		"DELETE FROM mailboxes WHERE id = ?1");
 
-	if (fts == NULL || del == NULL)
+	if (fts == NULL || cache == NULL || del == NULL)
 		return -1;
 	sqlite3_bind_int64(fts, 1, id);
-	if (store_index_step_done(ix, fts) < 0)
+	sqlite3_bind_int64(cache, 1, id);
+	if (store_index_step_done(ix, fts) < 0 ||
+	    store_index_step_done(ix, cache) < 0)
 		return -1;
 	/* messages, expunged and keywords go by ON DELETE CASCADE */
 	sqlite3_bind_int64(del, 1, id);

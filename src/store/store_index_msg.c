@@ -32,11 +32,13 @@
 	"UPDATE messages SET location = ?3 WHERE mailbox_id = ?1 AND uid = ?2"
 #define Q_ROW_COPY                                                          \
 	"INSERT INTO messages(mailbox_id, uid, filename, size, internaldate," \
-	" flags, keywords, modseq, delivery_key, envelope, bodystructure,"  \
-	" body, savedate, location, fts_id, fts_full)"                      \
+	" flags, keywords, modseq, delivery_key, savedate, location,"       \
+	" cache_id, fts_id, fts_full)"                                      \
 	" SELECT ?1, ?2, ?3, size, internaldate, flags, ?4, ?5, NULL,"      \
-	" envelope, bodystructure, body, ?6, ?7, ?8, fts_full"              \
-	" FROM messages WHERE rowid = ?9"
+	" ?6, ?7, ?10, ?8, fts_full FROM messages WHERE rowid = ?9"
+#define Q_CACHE_COPY                                                        \
+	"INSERT INTO msg_cache(envelope, body, bodystructure)"              \
+	" SELECT envelope, body, bodystructure FROM msg_cache WHERE id = ?1"
 #define Q_ROW_MOVE                                                          \
 	"UPDATE messages SET mailbox_id = ?2, uid = ?3, modseq = ?4,"       \
 	" filename = ?5, location = ?6, keywords = ?7, savedate = ?8,"      \
@@ -44,14 +46,15 @@
 #define Q_FTS_COPY                                                          \
 	"INSERT INTO fts(hdr, body) SELECT hdr, body FROM fts WHERE rowid = ?1"
 #define Q_CACHE_GET                                                         \
-	"SELECT envelope, body, bodystructure FROM messages"                \
-	" WHERE mailbox_id = ?1 AND uid = ?2"
+	"SELECT c.envelope, c.body, c.bodystructure FROM messages m"        \
+	" JOIN msg_cache c ON c.id = m.cache_id"                            \
+	" WHERE m.mailbox_id = ?1 AND m.uid = ?2"
 #define Q_CACHE_RANGE                                                       \
-	"SELECT uid, envelope, body, bodystructure FROM messages"           \
-	" WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid"
-#define Q_CACHE_SET                                                         \
-	"UPDATE messages SET envelope = ?3, body = ?4, bodystructure = ?5"  \
-	" WHERE mailbox_id = ?1 AND uid = ?2"
+	"SELECT m.uid, c.envelope, c.body, c.bodystructure FROM messages m" \
+	" LEFT JOIN msg_cache c ON c.id = m.cache_id"                       \
+	" WHERE m.mailbox_id = ?1 AND m.uid BETWEEN ?2 AND ?3 ORDER BY m.uid"
+#define Q_CACHE_LINK                                                        \
+	"UPDATE messages SET cache_id = ?3 WHERE mailbox_id = ?1 AND uid = ?2"
 #define Q_ROW_SET_FTS                                                       \
 	"UPDATE messages SET fts_id = ?3, fts_full = ?4"                    \
 	" WHERE mailbox_id = ?1 AND uid = ?2"
@@ -87,7 +90,8 @@ static void row_read(sqlite3_stmt *s, struct store_index_row *r)
 	r->filename = store_index_column_dup(s, 8);
 	r->location = store_index_column_dup(s, 9);
 	r->key = store_index_column_dup(s, 10);
-	r->cached = sqlite3_column_int(s, 11) != 0;
+	r->cache_id = sqlite3_column_int64(s, 11);
+	r->cached = r->cache_id > 0;
 	r->fts_id = sqlite3_column_int64(s, 12);
 	r->fts_full = sqlite3_column_int(s, 13) != 0;
 }
@@ -256,14 +260,38 @@ static int64_t fts_copy(struct store_index *ix, int64_t fts_id)
 	return sqlite3_changes(ix->db) == 1 ? sqlite3_last_insert_rowid(ix->db) : 0;
 }
 
+/* A copy of cache row id: the new id, 0 if there was none, -1. */
+static int64_t cache_copy(struct store_index *ix, int64_t id)
+{
+	sqlite3_stmt *s = store_index_prepare(ix, SIX_CACHE_COPY, Q_CACHE_COPY);
+
+	if (id <= 0)
+		return 0;
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	if (store_index_step_done(ix, s) < 0)
+		return -1;
+	return sqlite3_changes(ix->db) == 1 ? sqlite3_last_insert_rowid(ix->db) : 0;
+}
+
+static void bind_id(sqlite3_stmt *s, int col, int64_t id)
+{
+	if (id > 0)
+		sqlite3_bind_int64(s, col, id);
+	else
+		sqlite3_bind_null(s, col);
+}
+
 int store_index_row_copy(struct store_index *ix, const struct store_index_row *r,
 			 const struct store_index_msg *dst, uint32_t *uid_r)
 {
 	sqlite3_stmt *s = store_index_prepare(ix, SIX_ROW_COPY, Q_ROW_COPY);
-	int64_t modseq, fts_id;
+	int64_t modseq, fts_id, cache_id;
 
 	if (s == NULL || store_index_next_uid(ix, dst->mailbox_id, uid_r, &modseq) < 0 ||
-	    (fts_id = fts_copy(ix, r->fts_id)) < 0)
+	    (fts_id = fts_copy(ix, r->fts_id)) < 0 ||
+	    (cache_id = cache_copy(ix, r->cache_id)) < 0)
 		return -1;
 	sqlite3_bind_int64(s, 1, dst->mailbox_id);
 	sqlite3_bind_int64(s, 2, *uid_r);
@@ -272,11 +300,9 @@ int store_index_row_copy(struct store_index *ix, const struct store_index_row *r
 	sqlite3_bind_int64(s, 5, modseq);
 	sqlite3_bind_int64(s, 6, dst->savedate);
 	store_index_bind_str(s, 7, dst->location);
-	if (fts_id > 0)
-		sqlite3_bind_int64(s, 8, fts_id);
-	else
-		sqlite3_bind_null(s, 8);
+	bind_id(s, 8, fts_id);
 	sqlite3_bind_int64(s, 9, r->rowid);
+	bind_id(s, 10, cache_id);
 	return store_index_step_done(ix, s);
 }
 
@@ -365,18 +391,18 @@ int store_index_cache_range(struct store_index *ix, int64_t mailbox_id,
 	return rc < 0 ? -1 : 0;
 }
 
+/* The row had no cache row: it gets one. */
 static int set_structure(struct store_index *ix, int64_t mailbox_id,
 			 uint32_t uid, const struct store_cache *c)
 {
-	sqlite3_stmt *s = store_index_prepare(ix, SIX_CACHE_SET, Q_CACHE_SET);
+	sqlite3_stmt *s = store_index_prepare(ix, SIX_CACHE_LINK, Q_CACHE_LINK);
+	int64_t id;
 
-	if (s == NULL)
+	if (s == NULL || (id = store_index_cache_add(ix, c)) < 0)
 		return -1;
 	sqlite3_bind_int64(s, 1, mailbox_id);
 	sqlite3_bind_int64(s, 2, uid);
-	sqlite3_bind_text(s, 3, buf_cstr(&c->envelope), -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, buf_cstr(&c->body), -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, buf_cstr(&c->bodystructure), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, id);
 	return store_index_step_done(ix, s);
 }
 

@@ -936,8 +936,8 @@ TEST(copy_and_move)
 	CHECK_STREQ(k.text, "Work,");
 	CHECK_INTEQ(state_of(st, "INBOX").messages, 2);
 	/* cached values copied, not recomputed; the file is a hard link */
-	CHECK_INTEQ(sql_int(dir, "SELECT COUNT(*) FROM messages WHERE"
-			    " bodystructure IS NOT NULL"), 4);
+	CHECK_INTEQ(sql_int(dir, "SELECT COUNT(DISTINCT cache_id) FROM messages"), 4);
+	CHECK_INTEQ(sql_int(dir, "SELECT COUNT(*) FROM msg_cache"), 4);
 	CHECK_INTEQ(store_msg_cached(st, in, 2, &e1, NULL, &bs1, &error), 1);
 	CHECK_INTEQ(store_msg_cached(st, ar, 2, &e2, NULL, &bs2, &error), 1);
 	CHECK_STREQ(buf_cstr(&e1), buf_cstr(&e2));
@@ -1049,7 +1049,7 @@ TEST(append_durable_and_visible)
 			    " keywords = '$Sent'"), T0 + 7);
 	CHECK(sql_int(dir, "SELECT savedate FROM messages WHERE keywords = '$Sent'")
 	      >= (long long)time(NULL) - 60);
-	CHECK_INTEQ(sql_int(dir, "SELECT fts_id IS NOT NULL AND envelope IS NOT NULL"
+	CHECK_INTEQ(sql_int(dir, "SELECT fts_id IS NOT NULL AND cache_id IS NOT NULL"
 			    " FROM messages WHERE keywords = '$Sent'"), 1);
 	CHECK_INTEQ(count_entries(apath(&b, dir, "Maildir/.Sent/cur")), 1);
 	CHECK_INTEQ(count_entries(apath(&b, dir, "Maildir/tmp")), 0);
@@ -1149,9 +1149,9 @@ TEST(deliver_fills_cache_and_text)
 
 	CHECK(deliver_s(st, "INBOX", msg_plain) == 1);
 	CHECK(deliver_s(st, "INBOX", msg_b64) == 2);
-	CHECK_INTEQ(sql_int(dir, "SELECT COUNT(*) FROM messages WHERE envelope IS"
-			    " NOT NULL AND body IS NOT NULL AND bodystructure IS"
-			    " NOT NULL AND fts_id IS NOT NULL AND fts_full"), 2);
+	CHECK_INTEQ(sql_int(dir, "SELECT COUNT(*) FROM messages m JOIN msg_cache c"
+			    " ON c.id = m.cache_id WHERE fts_id IS NOT NULL"
+			    " AND fts_full"), 2);
 	CHECK_INTEQ(sql_int(dir, "SELECT COUNT(*) FROM fts WHERE hdr LIKE"
 			    " '%Subject: Hello World%'"), 1);
 	id = box(st, "INBOX");
@@ -1167,12 +1167,13 @@ TEST(deliver_fills_cache_and_text)
 	CHECK(strstr(buf_cstr(&bs), "\"mixed\" (\"boundary\" \"XX\")") != NULL);
 	CHECK_INTEQ(store_msg_cached(st, id, 3, &env, NULL, NULL, &error), 0);
 	/* a row without them (older index): computed, then saved */
-	CHECK_INTEQ(sql_exec(dir, "UPDATE messages SET envelope = NULL, body = NULL,"
-			     " bodystructure = NULL WHERE uid = 1"), 0);
+	CHECK_INTEQ(sql_exec(dir, "DELETE FROM msg_cache WHERE id = (SELECT cache_id"
+			     " FROM messages WHERE uid = 1); UPDATE messages"
+			     " SET cache_id = NULL WHERE uid = 1"), 0);
 	buf_reset(&env);
 	CHECK_INTEQ(store_msg_cached(st, id, 1, &env, NULL, NULL, &error), 1);
 	CHECK_STREQ(buf_cstr(&env), buf_cstr(&want));
-	CHECK_INTEQ(sql_int(dir, "SELECT envelope IS NOT NULL FROM messages"
+	CHECK_INTEQ(sql_int(dir, "SELECT cache_id IS NOT NULL FROM messages"
 			    " WHERE uid = 1"), 1);
 	store_close(st);
 	buf_free(&env);
@@ -1285,7 +1286,7 @@ TEST(search_lazy_and_partial)
 	/* delivered without text rows: made at the first search */
 	store_set_fts_at_delivery(st, false);
 	CHECK(deliver_s(st, "INBOX", msg_qp) == 3);
-	CHECK_INTEQ(sql_int(dir, "SELECT fts_id IS NULL AND bodystructure IS NOT"
+	CHECK_INTEQ(sql_int(dir, "SELECT fts_id IS NULL AND cache_id IS NOT"
 			    " NULL FROM messages WHERE uid = 3"), 1);
 	memset(&s, 0, sizeof(s));
 	CHECK_INTEQ(store_search_text(st, id, STORE_SEARCH_BODY, "CAF\xc3\x89", 5,
@@ -1422,7 +1423,7 @@ TEST(migrate_v1)
 	sqlite3_close(db);
 
 	CHECK_INTEQ(store_open(&st, dir, 1, false, &error), 0);
-	CHECK_INTEQ(sql_int(dir, "SELECT value FROM meta WHERE name = 'schema_version'"), 3);
+	CHECK_INTEQ(sql_int(dir, "SELECT value FROM meta WHERE name = 'schema_version'"), 4);
 	CHECK_INTEQ(sql_int(dir, "SELECT COUNT(*) FROM messages"), 2);
 	CHECK_INTEQ(sql_int(dir, "SELECT COUNT(*) FROM messages WHERE location IS NULL"), 0);
 	id = box(st, "INBOX");
@@ -1469,6 +1470,53 @@ TEST(migrate_v1)
 	free(dir);
 }
 
+/* Version 3 kept the cached values in the message rows: they move to
+ * msg_cache (made here from a version 4 index taken back to 3). */
+TEST(migrate_v3_cache)
+{
+	char *dir = new_tmpdir();
+	struct store *st = open_store(dir);
+	const char *error = NULL;
+	struct buf env = BUF_INIT, want = BUF_INIT;
+	int64_t id;
+
+	CHECK(deliver_s(st, "INBOX", msg_plain) == 1);
+	CHECK(deliver_s(st, "INBOX", msg_b64) == 2);
+	id = box(st, "INBOX");
+	CHECK_INTEQ(store_msg_cached(st, id, 1, &want, NULL, NULL, &error), 1);
+	store_close(st);
+	CHECK_INTEQ(sql_exec(dir,
+		"ALTER TABLE messages ADD COLUMN envelope TEXT;"
+		"ALTER TABLE messages ADD COLUMN body TEXT;"
+		"ALTER TABLE messages ADD COLUMN bodystructure TEXT;"
+		"UPDATE messages SET (envelope, body, bodystructure) = (SELECT"
+		" envelope, body, bodystructure FROM msg_cache c WHERE"
+		" c.id = messages.cache_id) WHERE uid = 1;"
+		"ALTER TABLE messages DROP COLUMN cache_id;"
+		"DROP TABLE msg_cache;"
+		"UPDATE meta SET value = 3 WHERE name = 'schema_version'"), 0);
+	CHECK_INTEQ(store_open(&st, dir, 1, false, &error), 0);
+	CHECK_INTEQ(sql_int(dir, "SELECT value FROM meta WHERE name = 'schema_version'"), 4);
+	CHECK_INTEQ(sql_int(dir, "SELECT COUNT(*) FROM msg_cache"), 1);
+	CHECK_INTEQ(sql_int(dir, "SELECT COUNT(*) FROM pragma_table_info('messages')"
+			    " WHERE name IN ('envelope', 'body', 'bodystructure')"), 0);
+	CHECK_INTEQ(store_msg_cached(st, id, 1, &env, NULL, NULL, &error), 1);
+	CHECK_STREQ(buf_cstr(&env), buf_cstr(&want));
+	/* the row that lost its values gets them again when first needed */
+	buf_reset(&env);
+	CHECK_INTEQ(store_msg_cached(st, id, 2, &env, NULL, NULL, &error), 1);
+	CHECK_INTEQ(sql_int(dir, "SELECT COUNT(*) FROM msg_cache"), 2);
+	/* an expunge takes its cache row along */
+	CHECK_INTEQ(store_expunge(st, id, (const uint32_t[]){ 1 }, 1, NULL, NULL,
+				  &error), 0);
+	CHECK_INTEQ(sql_int(dir, "SELECT COUNT(*) FROM msg_cache"), 1);
+	store_close(st);
+	buf_free(&env);
+	buf_free(&want);
+	rm_rf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	log_init("test");
@@ -1494,5 +1542,6 @@ int main(void)
 	RUN(search_lazy_and_partial);
 	RUN(fts_catch_up);
 	RUN(migrate_v1);
+	RUN(migrate_v3_cache);
 	return test_summary();
 }
