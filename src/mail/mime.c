@@ -207,7 +207,7 @@ static void read_content_field(struct parser *ps, struct mime_part *p,
 	else if (nl == 3 && str_nieq(n, "md5", 3) && p->md5 == NULL)
 		p->md5 = dup_value(ps, f);
 	else if (nl == 8 && str_nieq(n, "location", 8) && p->location == NULL)
-		p->location = dup_value(ps, f);
+		p->location = mime_location_parse(a, f->value, f->value_len);
 	else if (nl == 8 && str_nieq(n, "language", 8) && p->languages == NULL)
 		p->languages = mime_language_parse(a, f->value, f->value_len,
 						   &p->nlanguages);

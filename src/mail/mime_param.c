@@ -484,6 +484,35 @@ const char *mime_encoding_parse(struct mime_arena *a, const char *value,
 	return mime_arena_strndup(a, value + start, n);
 }
 
+const char *mime_location_parse(struct mime_arena *a, const char *value,
+				size_t len)
+{
+	char *out = mime_arena_alloc(a, len + 1);
+	size_t n = 0;
+	unsigned depth = 0;
+	bool quoted = false;
+
+	for (size_t i = 0; i < len; i++) {
+		char ch = value[i];
+
+		if ((depth > 0 || quoted) && ch == '\\' && i + 1 < len) {
+			if (quoted)
+				out[n++] = value[i + 1];
+			i++;
+		} else if (depth > 0) {
+			depth += ch == '(' ? 1 : ch == ')' ? -1 : 0;
+		} else if (ch == '"') {
+			quoted = !quoted;
+		} else if (ch == '(' && !quoted) {
+			depth = 1;
+		} else if (ch != ' ' && ch != '\t' && ch != '\r' && ch != '\n') {
+			out[n++] = ch;
+		}
+	}
+	out[n] = '\0';
+	return n > 0 ? out : NULL;
+}
+
 const char **mime_language_parse(struct mime_arena *a, const char *value,
 				 size_t len, unsigned *n_r)
 {

@@ -54,6 +54,11 @@ const char *mime_encoding_parse(struct mime_arena *a, const char *value,
 /* Content-Language value: the comma-separated tags (n = 0 if none). */
 const char **mime_language_parse(struct mime_arena *a, const char *value,
 				 size_t len, unsigned *n_r);
+/* Content-Location value (RFC 2557 §4.2, §4.4): the URI without
+ * comments, quotes and white space (folding inside a long URI included);
+ * NULL when nothing is left. */
+const char *mime_location_parse(struct mime_arena *a, const char *value,
+				size_t len);
 /* Value of parameter name (case-insensitive), or NULL. */
 const char *mime_params_get(const struct mime_params *params,
 			    const char *name);

@@ -191,9 +191,6 @@ BUGS = {
                             "changed on purpose: Dovecot counts it the same way "
                             "and our BODYSTRUCTURE sizes follow Dovecot's tables "
                             "and the Stalwart corpus"),
-    "content-location": "BODYSTRUCTURE body location is the raw header text (quotes, "
-                        "folding white space, comments) instead of the URI "
-                        "(RFC 3501 §7.4.2 body-fld-loc, RFC 2557 §4.2/§4.4)",
 }
 
 # (script, state) -> the open bugs it runs into (found by running it with
@@ -202,7 +199,6 @@ BUGS = {
 XFAIL = {
     ("Delete.test", "auth"): ["delete-inferiors"],
     ("Delete.test", "inbox"): ["delete-inferiors"],
-    ("FetchMultipartBodyStructure.test", "selected"): ["content-location"],
     ("FetchMultipartMixedComplex.test", "selected"): ["multipart-part-crlf"],
     ("FetchStructureEmbedded.test", "selected"): ["multipart-part-crlf"],
     ("ListPercentWildcard.test", "auth"): ["delete-inferiors"],

@@ -135,6 +135,28 @@ TEST(other_fields)
 	langs = mime_language_parse(&a, "en-US, (x) fr ,de", 17, &n);
 	CHECK(n == 3 && strcmp(langs[0], "en-US") == 0 && strcmp(langs[2], "de") == 0);
 	CHECK(mime_language_parse(&a, ",", 1, &n) == NULL && n == 0);
+	/* RFC 2557 §4.4: comments, quotes and folding go */
+	{
+		static const struct { const char *in, *want; } loc[] = {
+			{ "http://www.example.org/", "http://www.example.org/" },
+			{ " (before) http://x.org/a.png (after (nested))",
+			  "http://x.org/a.png" },
+			{ "\"ftp://f.org/lots/\r\n   lots/r.txt\"",
+			  "ftp://f.org/lots/lots/r.txt" },
+			{ "\"a(b)\\\"c\"", "a(b)\"c" },
+			{ "(only a comment)", NULL },
+			{ "  \r\n ", NULL },
+			{ "(unclosed http://x", NULL },
+		};
+		for (size_t i = 0; i < sizeof(loc) / sizeof(loc[0]); i++) {
+			const char *got = mime_location_parse(&a, loc[i].in,
+							      strlen(loc[i].in));
+			if (loc[i].want == NULL)
+				CHECK(got == NULL);
+			else
+				CHECK_STREQ(got, loc[i].want);
+		}
+	}
 	mime_arena_free(&a);
 }
 
