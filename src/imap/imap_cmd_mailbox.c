@@ -392,6 +392,7 @@ struct list_entry {
 	const char *special_use;
 	bool subscribed, exists, has_children;
 	bool sub_parent;	/* LSUB: not subscribed, a descendant is */
+	bool level;		/* no mailbox, but mailboxes below it */
 };
 
 struct list_req {
@@ -465,6 +466,8 @@ static void list_write(struct list_req *q, const struct list_entry *e,
 	mark = line.len;
 	if (q->lsub && e->sub_parent && !e->subscribed)
 		buf_appends(&line, "\\Noselect");
+	else if (e->level && !q->lsub)
+		buf_appends(&line, "\\Noselect \\HasChildren");
 	else if (!e->exists)
 		buf_appends(&line, q->lsub ? "\\Noselect" : "\\NonExistent");
 	if (e->exists && !q->lsub)
@@ -607,6 +610,28 @@ static bool child_subscribed(const struct list_req *q, const char *name)
 	return false;
 }
 
+/* RFC 3501 §6.3.8: a level of the hierarchy that is no mailbox (its
+ * mailbox was deleted, §6.3.4, and its inferiors stay) is listed as
+ * \Noselect when a pattern matches it. */
+static void add_levels(struct list_req *q)
+{
+	size_t n = q->n;
+
+	for (size_t i = 0; i < n; i++) {
+		char *name = q->v[i].exists ? xstrdup(q->v[i].name) : NULL;
+		for (char *dot = name ? strrchr(name, '.') : NULL; dot != NULL;
+		     dot = strrchr(name, '.')) {
+			struct list_entry *e;
+			*dot = '\0';
+			if (!matches_any(q, name))
+				continue;
+			e = entry_get(q, name);
+			e->level = !e->exists;
+		}
+		free(name);
+	}
+}
+
 /* RFC 3501 §6.3.9: LSUB "%" lists an unsubscribed parent of a subscribed
  * name as \Noselect (the name itself lies below what "%" matches). */
 static void add_sub_parents(struct list_req *q)
@@ -641,6 +666,8 @@ static void list_run(struct list_req *q)
 	}
 	if (q->lsub)
 		add_sub_parents(q);
+	else
+		add_levels(q);
 	qsort(q->v, q->n, sizeof(*q->v), cmp_entry);
 	for (size_t i = 0; i < q->n; i++) {
 		struct list_entry *e = &q->v[i];
@@ -651,7 +678,7 @@ static void list_run(struct list_req *q)
 			child = q->recursive && child_subscribed(q, e->name);
 			if (!e->subscribed && !child && !e->sub_parent)
 				continue;
-		} else if (!e->exists) {
+		} else if (!e->exists && !e->level) {
 			continue;
 		}
 		if (q->sel_special && e->special_use == NULL)

@@ -67,9 +67,10 @@ int store_subscription_list(struct store *st,
  * subscribed. */
 int store_mailbox_create(struct store *st, const char *name,
 			 const char *special_use, const char **error_r);
-/* DELETE (RFC 3501 §6.3.4): 1 deleted, 0 no such mailbox, -1 error: INBOX,
- * or a mailbox with children (refused rather than left \Noselect). Its
- * files are removed; its subscription stays (§6.3.6). */
+/* DELETE (RFC 3501 §6.3.4): 1 deleted, 0 no such mailbox, -1 error
+ * (INBOX). Its files are removed; its subscription stays (§6.3.6). Its
+ * inferiors stay: the name is then a level of their hierarchy only, which
+ * LIST shows as \Noselect until it is created again. */
 int store_mailbox_delete(struct store *st, const char *name,
 			 const char **error_r);
 /* RENAME (RFC 3501 §6.3.5): 1 renamed, 0 no such mailbox, -1 error (target

@@ -171,20 +171,6 @@ int store_mailbox_create(struct store *st, const char *name,
 	return ret;
 }
 
-static void count_child(void *ctx, int64_t id, const char *name)
-{
-	(*(size_t *)ctx)++;
-}
-
-static int has_children(struct store *st, const char *name)
-{
-	size_t n = 0;
-
-	if (store_index_mbox_children(&st->ix, name, count_child, &n) < 0)
-		return -1;
-	return n > 0;
-}
-
 /* Under the lock: the folder goes to trash, the rows go. 1, 0, -1. */
 static int delete_locked(struct store *st, const char *name, struct buf *dir,
 			 struct buf *trash, const char **error_r)
@@ -196,10 +182,6 @@ static int delete_locked(struct store *st, const char *name, struct buf *dir,
 		if (ret < 0)
 			*error_r = "cannot read index";
 		return ret;
-	}
-	if ((ret = has_children(st, name)) != 0) {
-		*error_r = ret < 0 ? "cannot read index" : "mailbox has children";
-		return -1;
 	}
 	store_name_folder_path(dir, st->maildir, name);
 	buf_printf(trash, "%s/" DELETED_PREFIX "%s", st->maildir, name);

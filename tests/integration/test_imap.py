@@ -283,10 +283,25 @@ def test_mailbox_management(imap_server):
     assert "Projects" not in top
     typ, data = M.list('""', "Work.%")
     assert "Work.2026" in b"".join(data).decode()
-    typ, data = M.delete("Work")
-    assert typ == "NO"                       # has children
+    # RFC 3501 §6.3.4: a mailbox with inferiors goes, its name stays as a
+    # \Noselect level of their hierarchy until created again
+    ok(M.select("Work"))
+    ok(M.close())
+    ok(M.delete("Work"))
+    typ, data = M.list('""', "%")
+    top = b"\n".join(data).decode()
+    assert '(\\Noselect \\HasChildren) "." "Work"' in top, top
+    assert M.select("Work")[0] == "NO"
+    assert M.status("Work", "(MESSAGES)")[0] == "NO"
+    ok(M.select("Work.2026"))
+    ok(M.close())
+    ok(M.create("Work"))
+    typ, data = M.list('""', "Work")
+    assert "\\Noselect" not in b"".join(data).decode()
     ok(M.delete("Work.2026"))
     ok(M.delete("Work"))
+    typ, data = M.list('""', "%")
+    assert "Work" not in b"\n".join(data).decode()
     typ, data = M.delete("INBOX")
     assert typ == "NO"
     typ, data = M.select("Nope")

@@ -180,10 +180,6 @@ SKIPPED = {
 # exchanges; RFC references here). Remove an entry when it is fixed: its
 # scripts then pass (strict xfail turns into a failure until XFAIL is updated).
 BUGS = {
-    "delete-inferiors": "DELETE of a selectable mailbox with inferiors answers NO "
-                        "[CANNOT]; RFC 3501 §6.3.4 (example A84): it succeeds and "
-                        "the name stays as \\Noselect; only a \\Noselect name "
-                        "with inferiors may be refused",
     "multipart-part-crlf": ("BODY[n] of a multipart part n that ends right before the "
                             "outer boundary includes the CRLF after its close "
                             "delimiter (855 bytes, James expects 853; RFC 2046 "
@@ -197,11 +193,8 @@ BUGS = {
 # the workarounds of imapmpt.WORKAROUNDS for "recent", "highestmodseq" and
 # "literal-sp", and noting where it stops then).
 XFAIL = {
-    ("Delete.test", "auth"): ["delete-inferiors"],
-    ("Delete.test", "inbox"): ["delete-inferiors"],
     ("FetchMultipartMixedComplex.test", "selected"): ["multipart-part-crlf"],
     ("FetchStructureEmbedded.test", "selected"): ["multipart-part-crlf"],
-    ("ListPercentWildcard.test", "auth"): ["delete-inferiors"],
 }
 
 
