@@ -610,49 +610,53 @@ static bool child_subscribed(const struct list_req *q, const char *name)
 	return false;
 }
 
-/* RFC 3501 §6.3.8: a level of the hierarchy that is no mailbox (its
- * mailbox was deleted, §6.3.4, and its inferiors stay) is listed as
- * \Noselect when a pattern matches it. */
-static void add_levels(struct list_req *q)
+/* Mark the entries of the ancestors of every entry that `from` picks and
+ * a pattern matches, with `mark` (entries are added for them as needed). */
+static void mark_ancestors(struct list_req *q,
+			   bool (*from)(const struct list_req *q,
+					const struct list_entry *e),
+			   void (*mark)(struct list_entry *e))
 {
 	size_t n = q->n;
 
 	for (size_t i = 0; i < n; i++) {
-		char *name = q->v[i].exists ? xstrdup(q->v[i].name) : NULL;
+		char *name = from(q, &q->v[i]) ? xstrdup(q->v[i].name) : NULL;
 		for (char *dot = name ? strrchr(name, '.') : NULL; dot != NULL;
 		     dot = strrchr(name, '.')) {
-			struct list_entry *e;
 			*dot = '\0';
-			if (!matches_any(q, name))
-				continue;
-			e = entry_get(q, name);
-			e->level = !e->exists;
+			if (matches_any(q, name))
+				mark(entry_get(q, name));
 		}
 		free(name);
 	}
 }
 
+static bool is_mailbox(const struct list_req *q, const struct list_entry *e)
+{
+	(void)q;
+	return e->exists;
+}
+
+/* RFC 3501 §6.3.8: a level of the hierarchy that is no mailbox (its
+ * mailbox was deleted, §6.3.4, and its inferiors stay) is listed as
+ * \Noselect when a pattern matches it. */
+static void mark_level(struct list_entry *e)
+{
+	e->level = !e->exists;
+}
+
+static bool is_unmatched_subscription(const struct list_req *q,
+				      const struct list_entry *e)
+{
+	return e->subscribed && !matches_any(q, e->name);
+}
+
 /* RFC 3501 §6.3.9: LSUB "%" lists an unsubscribed parent of a subscribed
  * name as \Noselect (the name itself lies below what "%" matches). */
-static void add_sub_parents(struct list_req *q)
+static void mark_sub_parent(struct list_entry *e)
 {
-	size_t n = q->n;
-
-	for (size_t i = 0; i < n; i++) {
-		char *name = q->v[i].subscribed && !matches_any(q, q->v[i].name) ?
-			     xstrdup(q->v[i].name) : NULL;
-		for (char *dot = name ? strrchr(name, '.') : NULL; dot != NULL;
-		     dot = strrchr(name, '.')) {
-			struct list_entry *e;
-			*dot = '\0';
-			if (!matches_any(q, name))
-				continue;
-			e = entry_get(q, name);
-			if (!e->subscribed)
-				e->sub_parent = true;
-		}
-		free(name);
-	}
+	if (!e->subscribed)
+		e->sub_parent = true;
 }
 
 static void list_run(struct list_req *q)
@@ -665,9 +669,9 @@ static void list_run(struct list_req *q)
 		return;
 	}
 	if (q->lsub)
-		add_sub_parents(q);
+		mark_ancestors(q, is_unmatched_subscription, mark_sub_parent);
 	else
-		add_levels(q);
+		mark_ancestors(q, is_mailbox, mark_level);
 	qsort(q->v, q->n, sizeof(*q->v), cmp_entry);
 	for (size_t i = 0; i < q->n; i++) {
 		struct list_entry *e = &q->v[i];

@@ -245,25 +245,12 @@ int store_index_rename_done(struct store_index *ix, int64_t mailbox_id,
 	return store_index_step_done(ix, s);
 }
 
-/* A copy of text row fts_id: the new id, 0 if there was none, -1. */
-static int64_t fts_copy(struct store_index *ix, int64_t fts_id)
+/* A copy of row id made by statement which (sql, binding ?1 to id): the
+ * new id, 0 if there was none, -1. For text rows and cache rows. */
+static int64_t side_copy(struct store_index *ix, enum store_index_stmt which,
+			 const char *sql, int64_t id)
 {
-	sqlite3_stmt *s = store_index_prepare(ix, SIX_FTS_COPY, Q_FTS_COPY);
-
-	if (fts_id <= 0)
-		return 0;
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, fts_id);
-	if (store_index_step_done(ix, s) < 0)
-		return -1;
-	return sqlite3_changes(ix->db) == 1 ? sqlite3_last_insert_rowid(ix->db) : 0;
-}
-
-/* A copy of cache row id: the new id, 0 if there was none, -1. */
-static int64_t cache_copy(struct store_index *ix, int64_t id)
-{
-	sqlite3_stmt *s = store_index_prepare(ix, SIX_CACHE_COPY, Q_CACHE_COPY);
+	sqlite3_stmt *s = store_index_prepare(ix, which, sql);
 
 	if (id <= 0)
 		return 0;
@@ -290,8 +277,9 @@ int store_index_row_copy(struct store_index *ix, const struct store_index_row *r
 	int64_t modseq, fts_id, cache_id;
 
 	if (s == NULL || store_index_next_uid(ix, dst->mailbox_id, uid_r, &modseq) < 0 ||
-	    (fts_id = fts_copy(ix, r->fts_id)) < 0 ||
-	    (cache_id = cache_copy(ix, r->cache_id)) < 0)
+	    (fts_id = side_copy(ix, SIX_FTS_COPY, Q_FTS_COPY, r->fts_id)) < 0 ||
+	    (cache_id = side_copy(ix, SIX_CACHE_COPY, Q_CACHE_COPY,
+				  r->cache_id)) < 0)
 		return -1;
 	sqlite3_bind_int64(s, 1, dst->mailbox_id);
 	sqlite3_bind_int64(s, 2, *uid_r);

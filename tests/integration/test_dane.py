@@ -13,7 +13,7 @@ import pytest
 
 from dnsworld import dns_world  # noqa: F401  (the fixture)
 from testca import TestCA, spki_sha256, use_cert
-from test_outbound import FakeSmtp, message, submit, wait_log
+from test_outbound import FakeSmtp, message, sender_conf, submit, wait_log
 
 RECORDS = [
     ("a.test", "MX", "10 mx.a.test"),
@@ -41,17 +41,8 @@ def dane(make_server, dns_world, server_root, tls_files):
             shutil.copy(w.trust_anchor, ta)
             os.chmod(ta, 0o644)
             dns += f"trust_anchor = {ta}\n"
-        a = make_server(f"""[smtp]
-relay_networks = 127.0.0.0/8
-
-[queue]
-retry_min = 1s
-retry_max = 2s
-
-[outbound]
-port = {b.port}
-{a_extra}
-{dns}""", users=("alice@a.test",), domains="a.test", dns=w.forwarder)
+        a = make_server(sender_conf(b.port, f"{a_extra}\n{dns}"),
+                        users=("alice@a.test",), domains="a.test", dns=w.forwarder)
         rrs = tlsa(b.port, cert) if callable(tlsa) else tlsa
         w.set_records(RECORDS + [(f"_{b.port}._tcp.mx.b.test", "TLSA", r)
                                  for r in rrs])

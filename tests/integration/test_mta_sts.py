@@ -18,7 +18,7 @@ import pytest
 
 from dnsworld import dns_world  # noqa: F401  (the fixture)
 from testca import TestCA, use_cert
-from test_outbound import message, submit, wait_log
+from test_outbound import message, sender_conf, submit, wait_log
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0,
                                 reason="the policy server needs port 443 (root)")
@@ -103,17 +103,8 @@ def sts(make_server, dns_world, server_root):
                         dns=w.forwarder, start=False)
         if b_cert == "ca":              # B's [tls] files: from the test CA
             use_cert(b, *mx_cert)
-        a = make_server(f"""[smtp]
-relay_networks = 127.0.0.0/8
-
-[queue]
-retry_min = 1s
-retry_max = 2s
-
-[outbound]
-port = {b.port}
-ca_file = {ca.cert}
-""", users=("alice@a.test",), domains="a.test", dns=w.forwarder)
+        a = make_server(sender_conf(b.port, f"ca_file = {ca.cert}\n"),
+                        users=("alice@a.test",), domains="a.test", dns=w.forwarder)
         a.world = w
         b.start()
         return a, b, web

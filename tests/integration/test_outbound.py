@@ -48,6 +48,21 @@ def message(subject, to="bob@b.test", frm="alice@a.test"):
             ).encode()
 
 
+def sender_conf(b_port, extra="", retry=("1s", "2s")):
+    """A's configuration: relays for loopback clients, retries soon, and
+    delivers to port b_port of the MX hosts; extra is appended."""
+    return f"""[smtp]
+relay_networks = 127.0.0.0/8
+
+[queue]
+retry_min = {retry[0]}
+retry_max = {retry[1]}
+
+[outbound]
+port = {b_port}
+{extra}"""
+
+
 def wait_log(srv, pattern, timeout=20, count=1):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -66,16 +81,8 @@ def world(make_server, dns_world):
     def make(a_extra="", b_extra="", start_b=True, b_users=("bob@b.test",)):
         b = make_server(b_extra, users=b_users, domains="b.test",
                         dns=w.forwarder, start=False)
-        a = make_server(f"""[smtp]
-relay_networks = 127.0.0.0/8
-
-[queue]
-retry_min = 1s
-retry_max = 2s
-
-[outbound]
-port = {b.port}
-{a_extra}""", users=("alice@a.test",), domains="a.test", dns=w.forwarder)
+        a = make_server(sender_conf(b.port, a_extra), users=("alice@a.test",),
+                        domains="a.test", dns=w.forwarder)
         a.world = w
         if start_b:
             b.start()

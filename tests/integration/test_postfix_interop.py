@@ -24,6 +24,7 @@ import pytest
 
 from dnsworld import dns_world  # noqa: F401  (the fixture)
 from postfixworld import Postfix, can_run
+from test_outbound import wait_log
 
 PASSWORD = "secret-pass-1"
 PF_ADDR = "127.0.0.3"
@@ -59,15 +60,6 @@ def port_free_on(*hosts):
         if ok:
             return port
     raise RuntimeError("no common free port")
-
-
-def wait_log(srv, pattern, timeout=30, count=1):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if len(re.findall(pattern, srv.log())) >= count:
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def message(subject, to="pat@p.test", frm="alice@a.test", body=None):

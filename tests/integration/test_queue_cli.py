@@ -20,7 +20,7 @@ import pytest
 
 from conftest import BIN, free_port
 from dnsworld import dns_world  # noqa: F401  (the fixture)
-from test_outbound import RECORDS, message, submit, wait_log
+from test_outbound import RECORDS, message, sender_conf, submit, wait_log
 
 EX_TEMPFAIL = 75
 
@@ -35,16 +35,8 @@ def world(make_server, dns_world):
                         dns=w.forwarder, start=False)
         if b_port is not None:
             b.port = b_port
-        a = make_server(f"""[smtp]
-relay_networks = 127.0.0.0/8
-
-[queue]
-retry_min = 1h
-retry_max = 2h
-
-[outbound]
-port = {b.port}
-""", users=("alice@a.test",), domains="a.test", dns=w.forwarder)
+        a = make_server(sender_conf(b.port, retry=("1h", "2h")),
+                        users=("alice@a.test",), domains="a.test", dns=w.forwarder)
         return a, b
     return make
 
