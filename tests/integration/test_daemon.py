@@ -530,6 +530,29 @@ def test_serve_refuses_missing_certificate(make_server):
     assert_no_sanitizer_report(r.stderr)
 
 
+def test_serve_refuses_open_key_and_wrong_key(make_server, tmp_path):
+    """The certificate check (run in a child of main, main never loads
+    OpenSSL) still stops a start with its reason."""
+    srv = make_server(users=(), start=False)
+    make_cert(str(tmp_path), "mx.example.org")
+    other = tmp_path / "other"
+    os.makedirs(other)
+    make_cert(str(other), "other.example.org")
+    key = str(tmp_path / "key.pem")
+    set_option(srv, "[tls]\ncert = ", f"[tls]\ncert = {tmp_path}/cert.pem\n# was: ")
+    set_option(srv, "key = ", f"key = {key}\n# was: ")
+    os.chmod(key, 0o644)
+    r = subprocess.run([BIN, "-c", srv.conf, "serve"], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode != 0 and "readable by group or others" in r.stderr, r.stderr
+    shutil.copy(str(other / "key.pem"), key)
+    os.chmod(key, 0o600)
+    r = subprocess.run([BIN, "-c", srv.conf, "serve"], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode != 0 and "tls cert" in r.stderr, r.stderr
+    assert_no_sanitizer_report(r.stderr)
+
+
 # ---- the log ----
 
 LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z "
