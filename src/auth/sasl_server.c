@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "auth/sasl.h"
@@ -100,9 +101,12 @@ struct sasl_server *sasl_server_new(struct event_base *base, struct userdb *db,
 	s->send = send;
 	s->ctx = ctx;
 	s->clock = monotonic_seconds;
-	if (RAND_bytes((unsigned char *)&seed, sizeof(seed)) != 1 ||
-	    RAND_bytes(s->fake_key, sizeof(s->fake_key)) != 1)
-		fatal("event=start status=failed reason=\"no randomness (OpenSSL)\"");
+	/* the kernel's generator: OpenSSL is then loaded only when a SCRAM
+	 * exchange needs it (PLAIN and LOGIN check crypt(3) hashes) */
+	if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed) ||
+	    getrandom(s->fake_key, sizeof(s->fake_key), 0) !=
+	    (ssize_t)sizeof(s->fake_key))
+		fatal("event=start status=failed reason=\"no randomness (getrandom)\"");
 	throttle_cfg(cfg, &tc);
 	s->throttle = throttle_new(&tc, seed);
 	sasl_server_reconfigure(s, cfg);
