@@ -422,7 +422,96 @@ static bool scan_line(struct scan *sc, struct sendmail_msg *m, const char *l,
 	return true;
 }
 
-/* The header fields without Bcc:, with From: when missing. */
+/* Address fields whose bare local parts get @origin (as Postfix's
+ * append_at_myorigin does for local mail). */
+static bool is_address_field(const struct mime_header_field *f)
+{
+	static const char *const names[] = {
+		"From", "To", "Cc", "Reply-To", "Sender", "Resent-From",
+		"Resent-To", "Resent-Cc", "Resent-Sender",
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (mime_header_name_is(f, names[i]))
+			return true;
+	return false;
+}
+
+/* s[0..n) is a dot-atom without '@': a bare local part ("root"). */
+static bool is_bare_local(const char *s, size_t n)
+{
+	if (n == 0 || s[0] == '.' || s[n - 1] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!is_atext((unsigned char)s[i]) &&
+		    (s[i] != '.' || s[i + 1] == '.'))	/* RFC 5322 dot-atom */
+			return false;
+	return true;
+}
+
+/* One list element, trimmed: "root" and "Name <root>" get @origin,
+ * anything else is copied as it is. */
+static void qualify_element(const char *s, size_t n, const char *origin,
+			    struct buf *out)
+{
+	const char *lt = memchr(s, '<', n);
+
+	if (is_bare_local(s, n)) {
+		buf_append(out, s, n);
+		buf_printf(out, "@%s", origin);
+	} else if (lt != NULL && s[n - 1] == '>' &&
+		   is_bare_local(lt + 1, (size_t)(s + n - 1 - (lt + 1)))) {
+		buf_append(out, s, (size_t)(s + n - 1 - s));
+		buf_printf(out, "@%s>", origin);
+	} else {
+		buf_append(out, s, n);
+	}
+}
+
+/* The field with its bare local parts qualified; fields with quotes,
+ * comments or groups are left alone (their commas may not separate), and
+ * so is one that would grow beyond SENDMAIL_MAX_LINE. */
+static void field_out(const char *field, size_t len, const char *origin,
+		      struct buf *out)
+{
+	const char *colon = memchr(field, ':', len), *v, *end = field + len;
+	size_t start = out->len;
+
+	while (end > field && (end[-1] == '\r' || end[-1] == '\n'))
+		end--;
+	if (colon == NULL || memchr(colon, '"', (size_t)(end - colon)) != NULL ||
+	    memchr(colon, '(', (size_t)(end - colon)) != NULL ||
+	    memchr(colon + 1, ':', (size_t)(end - colon - 1)) != NULL ||
+	    memchr(colon, '\n', (size_t)(end - colon)) != NULL) {
+		buf_append(out, field, len);	/* folded or not simple */
+		return;
+	}
+	buf_append(out, field, (size_t)(colon + 1 - field));
+	for (v = colon + 1; v < end;) {
+		const char *comma = memchr(v, ',', (size_t)(end - v));
+		const char *e = comma ? comma : end, *a = v, *b = e;
+		while (a < b && (*a == ' ' || *a == '\t'))
+			a++;
+		while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+			b--;
+		buf_append(out, v, (size_t)(a - v));	/* the spacing kept */
+		if (b > a)
+			qualify_element(a, (size_t)(b - a), origin, out);
+		buf_append(out, b, (size_t)(e - b));
+		if (comma != NULL)
+			buf_appendc(out, ',');
+		v = comma ? comma + 1 : end;
+	}
+	if (out->len - start > SENDMAIL_MAX_LINE) {
+		buf_truncate(out, start);
+		buf_append(out, field, len);
+		return;
+	}
+	buf_append(out, "\r\n", 2);
+}
+
+/* The header fields without Bcc:, with From: when missing and bare local
+ * parts of address fields qualified. */
 static void header_out(const struct scan *sc, struct sendmail_msg *m,
 		       struct buf *out)
 {
@@ -436,7 +525,11 @@ static void header_out(const struct scan *sc, struct sendmail_msg *m,
 		    mime_header_name_is(&f, "Resent-Bcc"))
 			continue;	/* RFC 5322 §3.6.3: not shown to others */
 		from = from || mime_header_name_is(&f, "From");
-		buf_append(out, sc->hdr.ptr + f.start, f.end - f.start);
+		if (is_address_field(&f))
+			field_out(sc->hdr.ptr + f.start, f.end - f.start,
+				  sc->p->origin, out);
+		else
+			buf_append(out, sc->hdr.ptr + f.start, f.end - f.start);
 	}
 	if (!from) {
 		buf_appends(out, "From: ");

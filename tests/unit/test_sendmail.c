@@ -301,6 +301,19 @@ static const struct msg_case msg_cases[] = {
 	  "From: x@y.test\r\n\r\nTo: z@z.test\r\n", "" },
 	/* empty input */
 	{ "", false, false, 0, "From: me@example.org\r\n\r\n", "" },
+	/* bare local parts of address fields get @origin (cron's "To: root") */
+	{ "From: root\nTo: alice,  Bob <bob>, c@x.test\nSubject: root\n\nroot\n",
+	  false, true, 0,
+	  "From: root@example.org\r\nTo: alice@example.org,  Bob <bob@example.org>,"
+	  " c@x.test\r\nSubject: root\r\n\r\nroot\r\n",
+	  "alice@example.org,bob@example.org,c@x.test" },
+	/* quotes, comments, groups and folded fields are left as they are */
+	{ "To: \"a, b\" <ab>\nCc: (c) root\nTo: list: x;\nCc: one,\n two\n\n", false,
+	  false, 0, "To: \"a, b\" <ab>\r\nCc: (c) root\r\nTo: list: x;\r\n"
+	  "Cc: one,\r\n two\r\nFrom: me@example.org\r\n\r\n", "" },
+	/* not a local part: left alone */
+	{ "To: .x, a..b, <>\n\n", false, false, 0,
+	  "To: .x, a..b, <>\r\nFrom: me@example.org\r\n\r\n", "" },
 };
 
 TEST(message)
@@ -366,6 +379,27 @@ TEST(message_limits_and_8bit)
 	sendmail_msg_free(&m);
 }
 
+/* Qualifying never makes a field line longer than RFC 5322 allows. */
+TEST(qualify_keeps_line_limit)
+{
+	struct sendmail_msg_params p = { .origin = "example.org",
+					 .from_addr = "me@example.org" };
+	struct buf in = BUF_INIT;
+	struct sendmail_msg m;
+	const char *why = NULL;
+
+	buf_appends(&in, "To: a");
+	while (in.len < 990)
+		buf_appends(&in, ",a");
+	buf_appends(&in, "\n\nbody\n");
+	CHECK_INTEQ(sendmail_msg_build(in.ptr, in.len, &p, &m, &why), 0);
+	buf_append(&m.data, "", 0);
+	CHECK(strncmp(buf_cstr(&m.data), in.ptr, 990) == 0);	/* as it was */
+	CHECK(strstr(buf_cstr(&m.data), "@example.org,") == NULL);
+	sendmail_msg_free(&m);
+	buf_free(&in);
+}
+
 int main(void)
 {
 	RUN(options);
@@ -376,5 +410,6 @@ int main(void)
 	RUN(from_value);
 	RUN(message);
 	RUN(message_limits_and_8bit);
+	RUN(qualify_keeps_line_limit);
 	return test_summary();
 }
