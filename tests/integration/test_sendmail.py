@@ -95,10 +95,13 @@ def test_t_i_from_shell_pipeline(srv):
 
 
 def test_unqualified_root_reaches_alias_target(srv):
-    r = sendmail(srv, ["root"], b"Subject: cron t2\n\nroot mail\n")
+    """As cron sends it: "To: root" in the header and on the command line;
+    both are qualified with the origin domain."""
+    r = sendmail(srv, ["root"], b"To: root\nSubject: cron t2\n\nroot mail\n")
     assert r.returncode == 0, r.stderr
     m = received(srv, "alice@example.org", "cron t2")[0]
     assert header(m, "From")[0].endswith(f"@{ORIGIN}")
+    assert header(m, "To") == [f"root@{ORIGIN}"]
 
 
 def test_mailkeep_sendmail_subcommand_with_c(srv):
