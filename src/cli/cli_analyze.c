@@ -170,23 +170,10 @@ static int load_config(struct analyze *a, const char *path)
 static int open_dns(struct analyze *a)
 {
 	struct dns_config dc = { .resolv_conf = "/etc/resolv.conf" };
-	const char **fwd = NULL;
 	const char *why = NULL;
 
-	if (a->have_cfg) {
-		const struct config *c = &a->cfg;
-		fwd = xcalloc(c->dns_forwarders.n + 1, sizeof(*fwd));
-		for (size_t i = 0; i < c->dns_forwarders.n; i++)
-			fwd[i] = c->dns_forwarders.v[i];
-		dc.forwarders = fwd;
-		dc.resolv_conf = c->dns_forwarders.n == 0 && *c->dns_resolv_conf ?
-				 c->dns_resolv_conf : NULL;
-		dc.trust_anchor_file = *c->dns_trust_anchor ?
-				       c->dns_trust_anchor : NULL;
-		dc.timeout_ms = (unsigned)c->dns_timeout * 1000;
-	}
-	a->dns = dns_new(NULL, &dc, &why);
-	free(fwd);
+	a->dns = a->have_cfg ? dns_new_configured(NULL, &a->cfg, &why) :
+			       dns_new(NULL, &dc, &why);
 	if (a->dns != NULL)
 		return 0;
 	cli_fail("cannot set up DNS: %s", why);

@@ -27,21 +27,9 @@ struct check {
 /* The resolver with the [dns] settings, as the smtp process makes it. */
 static int open_dns(struct check *c)
 {
-	const struct config *cfg = &c->env->cfg;
-	struct dns_config dc = { 0 };
-	const char **fwd = xcalloc(cfg->dns_forwarders.n + 1, sizeof(*fwd));
 	const char *why = NULL;
 
-	for (size_t i = 0; i < cfg->dns_forwarders.n; i++)
-		fwd[i] = cfg->dns_forwarders.v[i];
-	dc.forwarders = fwd;
-	dc.resolv_conf = cfg->dns_forwarders.n == 0 && *cfg->dns_resolv_conf ?
-			 cfg->dns_resolv_conf : NULL;
-	dc.trust_anchor_file = *cfg->dns_trust_anchor ? cfg->dns_trust_anchor :
-			       NULL;
-	dc.timeout_ms = (unsigned)cfg->dns_timeout * 1000;
-	c->dns = dns_new(NULL, &dc, &why);
-	free(fwd);
+	c->dns = dns_new_configured(NULL, &c->env->cfg, &why);
 	if (c->dns == NULL)
 		cli_fail("cannot set up DNS: %s", why);
 	return c->dns != NULL ? 0 : -1;

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unbound.h>
 
+#include "daemon/conf/config.h"
 #include "dns/dns_conv.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
@@ -262,6 +263,27 @@ struct dns *dns_new(struct event_base *base, const struct dns_config *cfg,
 		if (d->ev_fd == NULL || event_add(d->ev_fd, NULL) != 0)
 			fatal("dns: cannot watch the libunbound pipe");
 	}
+	return d;
+}
+
+struct dns *dns_new_configured(struct event_base *base,
+			       const struct config *cfg, const char **error_r)
+{
+	struct dns_config dc;
+	const char **fwd = xcalloc(cfg->dns_forwarders.n + 1, sizeof(*fwd));
+	struct dns *d;
+
+	for (size_t i = 0; i < cfg->dns_forwarders.n; i++)
+		fwd[i] = cfg->dns_forwarders.v[i];
+	memset(&dc, 0, sizeof(dc));
+	dc.forwarders = fwd;
+	dc.resolv_conf = cfg->dns_forwarders.n == 0 && *cfg->dns_resolv_conf ?
+			 cfg->dns_resolv_conf : NULL;
+	dc.trust_anchor_file = *cfg->dns_trust_anchor ? cfg->dns_trust_anchor :
+			       NULL;
+	dc.timeout_ms = (unsigned)cfg->dns_timeout * 1000;
+	d = dns_new(base, &dc, error_r);
+	free(fwd);
 	return d;
 }
 

@@ -53,6 +53,11 @@ typedef void dns_cb(void *arg, const struct dnsq_answer *a, bool secure);
  * with a static reason in *error_r on a bad setting or unreadable file. */
 struct dns *dns_new(struct event_base *base, const struct dns_config *cfg,
 		    const char **error_r);
+/* A resolver with the [dns] settings of cfg: its forwarders, else its
+ * resolv_conf, its trust anchor and time limit (daemon and CLI alike). */
+struct config;
+struct dns *dns_new_configured(struct event_base *base,
+			       const struct config *cfg, const char **error_r);
 /* Ask q; cb runs exactly once from the event loop unless dns_cancel(*id_r)
  * comes first. Names that cannot be DNS names (dnsq.h) are answered
  * NXDOMAIN without being sent. -1 (no callback) when DNS_MAX_PENDING are

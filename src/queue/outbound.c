@@ -82,24 +82,12 @@ static int relay_password_load(const char **error_r)
 
 static void resolver_new(void)
 {
-	struct dns_config dc;
 	const char *why = NULL;
-	const char **fwd = xcalloc(proc_cfg.dns_forwarders.n + 1, sizeof(*fwd));
 
-	for (size_t i = 0; i < proc_cfg.dns_forwarders.n; i++)
-		fwd[i] = proc_cfg.dns_forwarders.v[i];
-	memset(&dc, 0, sizeof(dc));
-	dc.forwarders = fwd;
-	dc.resolv_conf = proc_cfg.dns_forwarders.n == 0 &&
-			 *proc_cfg.dns_resolv_conf ? proc_cfg.dns_resolv_conf : NULL;
-	dc.trust_anchor_file = *proc_cfg.dns_trust_anchor ?
-			       proc_cfg.dns_trust_anchor : NULL;
-	dc.timeout_ms = (unsigned)proc_cfg.dns_timeout * 1000;
-	resolver = dns_new(proc_base, &dc, &why);
+	resolver = dns_new_configured(proc_base, &proc_cfg, &why);
 	if (resolver == NULL)
 		log_error("event=dns status=failed reason=\"%s\" action=\"remote "
 			  "mail waits in the queue\"", why);
-	free(fwd);
 }
 
 /* The resolver is made on first use (an idle queue holds no thread). */

@@ -61,25 +61,12 @@ static bool resolver_stale;	/* the configuration changed since */
  * no resolver thread and caches (about 1 MiB). */
 static struct dns *get_resolver(void)
 {
-	struct dns_config dc;
 	const char *why = NULL;
-	const char **fwd;
 	struct dns *next;
 
 	if (resolver != NULL && (!resolver_stale || dns_pending(resolver) > 0))
 		return resolver;	/* a new configuration waits for a quiet moment */
-	fwd = xcalloc(proc_cfg.dns_forwarders.n + 1, sizeof(*fwd));
-	for (size_t i = 0; i < proc_cfg.dns_forwarders.n; i++)
-		fwd[i] = proc_cfg.dns_forwarders.v[i];
-	memset(&dc, 0, sizeof(dc));
-	dc.forwarders = fwd;
-	dc.resolv_conf = proc_cfg.dns_forwarders.n == 0 &&
-			 *proc_cfg.dns_resolv_conf ? proc_cfg.dns_resolv_conf : NULL;
-	dc.trust_anchor_file = *proc_cfg.dns_trust_anchor ?
-			       proc_cfg.dns_trust_anchor : NULL;
-	dc.timeout_ms = (unsigned)proc_cfg.dns_timeout * 1000;
-	next = dns_new(proc_base, &dc, &why);
-	free(fwd);
+	next = dns_new_configured(proc_base, &proc_cfg, &why);
 	if (next == NULL) {
 		log_error("event=dns status=failed reason=\"%s\" action=\"%s\"", why,
 			  resolver ? "keeping the previous resolver" :
