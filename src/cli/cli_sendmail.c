@@ -14,18 +14,18 @@
 
 #include <errno.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "cli/sendmail_parse.h"
-#include "lib/unixsock.h"
 #include "lib/buf.h"
+#include "lib/unixsock.h"
 #include "lib/str.h"
 
 #define SENDMAIL_TIMEOUT 600		/* seconds for one reply (RFC 5321 4.5.3.2.6) */
@@ -118,20 +118,6 @@ static int read_reply(struct conn *c)
 	return c->code;
 }
 
-static int send_all(struct conn *c, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int command(struct conn *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -148,7 +134,7 @@ static int command(struct conn *c, const char *fmt, ...)
 	if (c->verbose)
 		fprintf(stderr, ">>> %s\n", buf_cstr(&line));
 	buf_append(&line, "\r\n", 2);
-	rc = send_all(c, line.ptr, line.len) < 0 ? -1 : read_reply(c);
+	rc = buf_write_fd(c->fd, line.ptr, line.len) < 0 ? -1 : read_reply(c);
 	buf_free(&line);
 	return rc;
 }
@@ -245,8 +231,8 @@ static int send_data(struct conn *c, const struct job *j)
 		say("DATA: %s", rc < 0 ? "connection to the daemon lost" : buf_cstr(&c->reply));
 		return reply_status(c);
 	}
-	if (send_all(c, j->msg.data.ptr, j->msg.data.len) < 0 ||
-	    send_all(c, ".\r\n", 3) < 0) {
+	if (buf_write_fd(c->fd, j->msg.data.ptr, j->msg.data.len) < 0 ||
+	    buf_write_fd(c->fd, ".\r\n", 3) < 0) {
 		say("connection to the daemon lost while sending the message");
 		return SENDMAIL_EX_TEMPFAIL;
 	}
@@ -475,6 +461,9 @@ int cli_sendmail(const char *config_path, int argc, char **argv)
 	const char *why = NULL;
 	int rc;
 
+	/* a daemon that closes mid-message is a write error (EPIPE), told
+	 * with its exit code, not a death by signal */
+	signal(SIGPIPE, SIG_IGN);
 	if (sendmail_opts_parse(argc, argv, &o, &why) < 0) {
 		say("%s", why);
 		fprintf(stderr, "usage: sendmail [-t] [-i] [-f SENDER] [-F NAME] "

@@ -51,7 +51,7 @@ struct store_append *store_append_begin(struct store *st, const char **error_r)
 int store_append_write(struct store_append *a, const void *data, size_t len,
 		       const char **error_r)
 {
-	if (a->error == NULL && store_maildir_write_all(a->fd, data, len) < 0) {
+	if (a->error == NULL && buf_write_fd(a->fd, data, len) < 0) {
 		log_error("event=store op=write path=%s error=%s", buf_cstr(&a->tmp),
 			  strerror(errno));
 		a->error = store_maildir_write_error(errno);

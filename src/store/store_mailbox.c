@@ -298,7 +298,7 @@ static int journal_write(struct store *st, const char *from, const char *to)
 	buf_printf(&path, "%s/" RENAME_JOURNAL, st->root);
 	buf_printf(&text, "%s\n%s\n", from, to);
 	fd = open(buf_cstr(&path), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd >= 0 && store_maildir_write_all(fd, text.ptr, text.len) == 0 &&
+	if (fd >= 0 && buf_write_fd(fd, text.ptr, text.len) == 0 &&
 	    fsync(fd) == 0)
 		ret = store_maildir_fsync_dir(st->root);
 	if (fd >= 0)

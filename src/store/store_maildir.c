@@ -267,23 +267,6 @@ const char *store_maildir_write_error(int err)
 	return "cannot write message file";
 }
 
-int store_maildir_write_all(int fd, const void *buf, size_t n)
-{
-	const char *p = buf;
-
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* pread/write fallback, for sources copy_file_range cannot read. */
 static ssize_t copy_chunk(int out, int in, off_t *off, uint64_t left)
 {
@@ -291,7 +274,7 @@ static ssize_t copy_chunk(int out, int in, off_t *off, uint64_t left)
 	size_t want = left < sizeof(chunk) ? (size_t)left : sizeof(chunk);
 	ssize_t n = pread(in, chunk, want, *off);
 
-	if (n > 0 && store_maildir_write_all(out, chunk, (size_t)n) < 0)
+	if (n > 0 && buf_write_fd(out, chunk, (size_t)n) < 0)
 		return -1;
 	if (n > 0)
 		*off += n;
@@ -351,7 +334,7 @@ int store_maildir_write(const char *path, bool excl,
 		return -1;
 	}
 	/* no fsync here: store_sync syncs the whole batch at once */
-	if (store_maildir_write_all(fd, d->prefix, d->prefix_len) < 0 ||
+	if (buf_write_fd(fd, d->prefix, d->prefix_len) < 0 ||
 	    copy_body(fd, d, error_r) < 0)
 		ret = -1;
 	err = errno;

@@ -65,8 +65,6 @@ void store_maildir_remove_tree(const char *path);
  * is removed. */
 int store_maildir_copy_file(const char *from, const char *to,
 			    const char **error_r);
-/* Write all of p[0..n) to fd; -1 with errno. */
-int store_maildir_write_all(int fd, const void *p, size_t n);
 /* The reason for a failed write with errno err (disk full, quota ...). */
 const char *store_maildir_write_error(int err);
 /* fsync a directory (makes renames into it durable). */
