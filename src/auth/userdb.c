@@ -564,22 +564,21 @@ static int local_address(struct userdb *db, const char *address,
 	return require_local(db, addr_domain(out->ptr), error_r);
 }
 
-/* scram may be NULL (imported hash: none yet). */
+/* scram may be NULL (imported hash, PAM account: none); pam marks an
+ * account whose password PAM checks. */
 static int insert_account(struct userdb *db, const char *address,
-			  const char *hash, const char *scram, int64_t *id_r,
-			  const char **error_r)
+			  const char *hash, const char *scram, bool pam,
+			  int64_t *id_r, const char **error_r)
 {
 	struct buf a = BUF_INIT;
 	int rc = -1;
 
 	if (local_address(db, address, &a, error_r) < 0)
 		goto out;
-	rc = scram != NULL ?
-		exec(db, "INSERT INTO accounts (address, password_hash, "
-		     "scram_secret) VALUES (?1, ?2, ?3)", ARGS(a.ptr, hash, scram),
-		     NULL, error_r) :
-		exec(db, "INSERT INTO accounts (address, password_hash) "
-		     "VALUES (?1, ?2)", ARGS(a.ptr, hash), NULL, error_r);
+	rc = exec(db, "INSERT INTO accounts (address, password_hash, "
+		  "scram_secret, pam) VALUES (?1, ?2, NULLIF(?3, ''), ?4)",
+		  ARGS(a.ptr, hash, scram ? scram : "", pam ? "1" : "0"), NULL,
+		  error_r);
 	if (rc == 1)
 		rc = fail(error_r, "account already exists");
 	if (rc == 0 && id_r != NULL)
@@ -596,7 +595,8 @@ int userdb_user_add(struct userdb *db, const char *address,
 	int rc = secrets_new(password, &h, &sc, error_r);
 
 	if (rc == 0)
-		rc = insert_account(db, address, h.ptr, sc.ptr, id_r, error_r);
+		rc = insert_account(db, address, h.ptr, sc.ptr, false, id_r,
+				    error_r);
 	buf_free(&h);
 	buf_free(&sc);
 	return rc;
@@ -607,26 +607,13 @@ int userdb_user_add_hash(struct userdb *db, const char *address,
 {
 	if (!hash_usable(hash))
 		return fail(error_r, "not a password hash crypt(3) accepts");
-	return insert_account(db, address, hash, NULL, id_r, error_r);
+	return insert_account(db, address, hash, NULL, false, id_r, error_r);
 }
 
 int userdb_user_add_pam(struct userdb *db, const char *address, int64_t *id_r,
 			const char **error_r)
 {
-	struct buf a = BUF_INIT;
-	int rc = -1;
-
-	if (local_address(db, address, &a, error_r) < 0)
-		goto out;
-	rc = exec(db, "INSERT INTO accounts (address, password_hash, pam) "
-		  "VALUES (?1, ?2, 1)", ARGS(a.ptr, PAM_HASH), NULL, error_r);
-	if (rc == 1)
-		rc = fail(error_r, "account already exists");
-	if (rc == 0 && id_r != NULL)
-		*id_r = sqlite3_last_insert_rowid(db->sq);
-out:
-	buf_free(&a);
-	return rc;
+	return insert_account(db, address, PAM_HASH, NULL, true, id_r, error_r);
 }
 
 int userdb_user_del(struct userdb *db, const char *address, int64_t *id_r,
