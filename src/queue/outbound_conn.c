@@ -531,6 +531,21 @@ static void mx_opts(struct mx_options *o)
 	o->self = proc_cfg.hostname;
 }
 
+/* The destination cannot be reached as resolved (no MX, null MX, no
+ * address ...): every recipient gets that verdict. true when so. */
+static bool mx_failed(struct job *j, enum mx_status s, const char *status,
+		      const char *why)
+{
+	struct buf t = BUF_INIT;
+
+	if (s == MX_OK)
+		return false;
+	buf_printf(&t, "%s %s", status, why);
+	outbound_fail_all(j, s == MX_PERMFAIL, status, buf_cstr(&t));
+	buf_free(&t);
+	return true;
+}
+
 static void addrs_done(struct job *j)
 {
 	struct mx_options o;
@@ -543,13 +558,8 @@ static void addrs_done(struct job *j)
 		mx_targets_add(&j->targets, &j->mx.hosts[i], &j->addrs[2 * i],
 			       &j->addrs[2 * i + 1], &o);
 	s = mx_targets_finish(&j->targets, &status, &why);
-	if (s != MX_OK) {
-		struct buf t = BUF_INIT;
-		buf_printf(&t, "%s %s", status, why);
-		outbound_fail_all(j, s == MX_PERMFAIL, status, buf_cstr(&t));
-		buf_free(&t);
+	if (mx_failed(j, s, status, why))
 		return;
-	}
 	outbound_dane_lookup(j, try_next_target);	/* TLSA, then connect */
 }
 
@@ -607,13 +617,8 @@ static void on_mx(void *arg, const struct dnsq_answer *a, bool secure)
 	j->mx_secure = secure;		/* DANE: RFC 7672 §2.2.1 */
 	mx_opts(&o);
 	s = mx_list_build(j->domain, a, &o, &j->mx, &status, &why);
-	if (s != MX_OK) {
-		struct buf t = BUF_INIT;
-		buf_printf(&t, "%s %s", status, why);
-		outbound_fail_all(j, s == MX_PERMFAIL, status, buf_cstr(&t));
-		buf_free(&t);
+	if (mx_failed(j, s, status, why))
 		return;
-	}
 	if (outbound_mtasts_filter_mx(j) < 0)	/* MTA-STS: RFC 8461 §4.1 */
 		return;
 	resolve_hosts(j);
