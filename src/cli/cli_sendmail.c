@@ -45,14 +45,13 @@ static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static void say(const char *fmt, ...)
 {
-	struct buf line = BUF_INIT;
 	va_list ap;
 
+	fputs("sendmail: ", stderr);
 	va_start(ap, fmt);
-	buf_vprintf(&line, fmt, ap);
+	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "sendmail: %s\n", buf_cstr(&line));
-	buf_free(&line);
+	fputc('\n', stderr);
 }
 
 static int conn_open(struct conn *c, const char *path)
