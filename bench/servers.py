@@ -139,11 +139,7 @@ def process_name(pid):
         return None
     if not argv:
         return None
-    # mailkeep's workers are "mailkeep -c CONF __child ROLE"
-    if "__child" in argv:
-        return "mailkeep " + argv[-1]
-    if "serve" in argv:
-        return "mailkeep main"
+    # mailkeep's processes are mailkeep-main, mailkeep-smtp, ...
     return os.path.basename(argv[0])
 
 

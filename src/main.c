@@ -2,20 +2,15 @@
  *
  *   mailkeep [-c FILE] COMMAND ...
  *
- * The daemon re-executes this binary once per process role as
- * `mailkeep -c FILE __child ROLE` (see src/daemon/proc.h). */
+ * `serve` executes mailkeep-main, which starts one program per process
+ * role, mailkeep-smtp and so on (see src/daemon/exe.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth/auth_server.h"
 #include "cli/cli.h"
 #include "daemon/conf/config.h"
-#include "daemon/daemon.h"
-#include "daemon/proc.h"
-#include "imap/imap_server.h"
-#include "queue/queue_server.h"
-#include "smtp/smtp_server.h"
+#include "daemon/exe.h"
 
 struct command {
 	const char *name;
@@ -27,12 +22,17 @@ static int usage(FILE *out);
 
 static int cmd_serve(const char *config, int argc, char **argv)
 {
+	char *args[] = { "-c", (char *)config, NULL };
+	const char *why;
+
 	(void)argv;
 	if (argc != 1) {
 		fprintf(stderr, "usage: mailkeep serve\n");
 		return 2;
 	}
-	return daemon_serve(config);
+	exe_run("main", args, &why);
+	fprintf(stderr, "mailkeep: cannot run mailkeep-main: %s\n", why);
+	return 1;
 }
 
 static int cmd_config(const char *config, int argc, char **argv)
@@ -104,23 +104,6 @@ static int usage(FILE *out)
 	return out == stdout ? 0 : 2;
 }
 
-static int run_child(const char *config, const char *role)
-{
-	switch (proc_role_parse(role)) {
-	case PROC_AUTH:
-		return auth_server_main(config);
-	case PROC_QUEUE:
-		return queue_server_main(config);
-	case PROC_SMTP:
-		return smtp_server_main(config);
-	case PROC_IMAP:
-		return imap_server_main(config);
-	default:
-		fprintf(stderr, "mailkeep: unknown process role '%s'\n", role);
-		return 2;
-	}
-}
-
 int main(int argc, char **argv)
 {
 	const char *config = config_default_path();
@@ -136,8 +119,6 @@ int main(int argc, char **argv)
 	}
 	if (i >= argc)
 		return usage(stderr);
-	if (strcmp(argv[i], "__child") == 0 && i + 1 < argc)
-		return run_child(config, argv[i + 1]);
 	for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
 		if (strcmp(commands[k].name, argv[i]) == 0)
 			return commands[k].run(config, argc - i, argv + i);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "daemon/control.h"
+#include "daemon/exe.h"
 #include "daemon/proc.h"
 #include "daemon/proto.h"
 #include "lib/ipc.h"
@@ -28,7 +29,6 @@
 #include "lib/unixsock.h"
 #include "lib/xalloc.h"
 #include "mail/aliases.h"
-#include "tls/tls.h"
 
 #define MAX_LISTENERS 64
 #define RESTART_DELAY_MIN 1	/* seconds before restarting a crashed child */
@@ -350,14 +350,20 @@ static size_t child_groups(enum proc_role role, gid_t *groups)
 	return 1;
 }
 
-/* In the forked child: become the unprivileged user, exec ourselves. */
+/* In the forked child: become the unprivileged user, exec the role's
+ * program (exe.h). */
 static void exec_child(enum proc_role role, int fd, int conf)
 {
-	char *argv[] = { "mailkeep", "-c", (char *)config_file, "__child",
-			 (char *)proc_role_name(role), NULL };
+	char *args[] = { "-c", (char *)config_file, NULL };
+	const char *why;
 	gid_t groups[1];
 
-	if (dup2(fd, PROC_IPC_FD) < 0 || dup2(conf, PROC_CONFIG_FD) < 0)
+	/* lifted above both targets first, so that one dup2 cannot
+	 * overwrite the other's source */
+	fd = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+	conf = fcntl(conf, F_DUPFD_CLOEXEC, 10);
+	if (fd < 0 || conf < 0 || dup2(fd, PROC_IPC_FD) < 0 ||
+	    dup2(conf, PROC_CONFIG_FD) < 0)
 		_exit(127);
 	if (drop_privileges) {
 		if (setgroups(child_groups(role, groups), groups) < 0 ||
@@ -368,7 +374,9 @@ static void exec_child(enum proc_role role, int fd, int conf)
 	/* after the uid change, which would clear it */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-	execv("/proc/self/exe", argv);
+	exe_run(proc_role_name(role), args, &why);
+	log_error("child=%s event=exec status=failed reason=\"%s\"",
+		  proc_role_name(role), why);
 	_exit(127);
 }
 
@@ -576,30 +584,37 @@ static bool all_children_gone(void)
 	return true;
 }
 
-/* tls_check_files() in a child that exits: main itself never initialises
- * OpenSSL (some 2 MB it would keep for good, for a check made at start
- * and reload) and never parses key files as root in its own memory. The
- * child is reaped here, before the event loop's SIGCHLD handler runs. */
+/* The certificate check runs in `mailkeep-smtp -c FILE check-tls`, given
+ * the configuration text to check on fd 4: main never links OpenSSL and
+ * never parses key files as root in its own memory. The child is reaped
+ * here, before the event loop's SIGCHLD handler runs. */
 static int check_tls(const struct config *c, const char **error_r)
 {
 	static char why[512];
 	size_t len = 0;
 	ssize_t n;
-	int p[2], status = 0;
+	int p[2], status = 0, conf;
 	pid_t pid;
 
-	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+	conf = memfd_with("mailkeep.conf", &c->source);
+	if (conf < 0 || pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+		if (conf >= 0)
+			close(conf);
 		*error_r = "cannot start the certificate check";
 		return -1;
 	}
 	if (pid == 0) {
+		char *args[] = { "-c", (char *)config_file, "check-tls", NULL };
 		const char *w = NULL;
-		close(p[0]);
-		if (tls_check_files(c, &w) == 0)
-			_exit(0);
-		(void)!write(p[1], w, strlen(w));
-		_exit(1);
+		conf = fcntl(conf, F_DUPFD_CLOEXEC, 10);
+		if (conf < 0 || dup2(p[1], STDOUT_FILENO) < 0 ||
+		    dup2(conf, PROC_CONFIG_FD) < 0)
+			_exit(127);
+		exe_run("smtp", args, &w);
+		dprintf(STDOUT_FILENO, "cannot run mailkeep-smtp: %s", w);
+		_exit(127);
 	}
+	close(conf);
 	close(p[1]);
 	while (len < sizeof(why) - 1 &&
 	       ((n = read(p[0], why + len, sizeof(why) - 1 - len)) > 0 ||

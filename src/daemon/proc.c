@@ -12,7 +12,6 @@
 #include "lib/ipc.h"
 #include "lib/log.h"
 #include "lib/sandbox.h"
-#include "tls/tls.h"
 
 struct event_base *proc_base;
 struct config proc_cfg;
@@ -30,36 +29,9 @@ static const char *const role_names[PROC_COUNT] = {
 	"main", "auth", "queue", "smtp", "imap"
 };
 
-void proc_tls_load(SSL_CTX **ctx, const char *off_without)
-{
-	const char *why = NULL;
-	SSL_CTX *next;
-
-	if (proc_tls_cert.len == 0)
-		return;
-	next = tls_server_ctx_new(&proc_cfg, &proc_tls_cert, &proc_tls_key, &why);
-	explicit_bzero(proc_tls_key.ptr, proc_tls_key.cap);
-	buf_reset(&proc_tls_key);
-	if (next == NULL) {
-		log_error("event=tls status=failed reason=\"%s\" action=\"%s\"", why,
-			  *ctx ? "keeping the previous certificate" : off_without);
-		return;
-	}
-	SSL_CTX_free(*ctx);	/* open sessions hold their own reference */
-	*ctx = next;
-}
-
 const char *proc_role_name(enum proc_role role)
 {
 	return role < PROC_COUNT ? role_names[role] : "?";
-}
-
-int proc_role_parse(const char *name)
-{
-	for (int i = 0; i < PROC_COUNT; i++)
-		if (strcmp(role_names[i], name) == 0)
-			return i;
-	return -1;
 }
 
 bool proc_peer_connected(enum proc_role role)

@@ -1,7 +1,7 @@
 /* proc: process roles and the runtime every child process shares.
  *
- * main (daemon.c) forks and re-executes the mailkeep binary once per role
- * (`mailkeep -c FILE __child ROLE`) with its channel to main on fd 3 and
+ * main (daemon.c) forks and executes one program per role
+ * (`mailkeep-ROLE -c FILE`, see exe.h) with its channel to main on fd 3 and
  * the configuration text main validated on fd 4 (children never read the
  * file itself, so a broken file on disk cannot stop a restart). The
  * child builds its event loop here, receives its peer channels and
@@ -59,7 +59,6 @@ extern bool proc_aliases_set;
 struct ssl_ctx_st;
 void proc_tls_load(struct ssl_ctx_st **ctx, const char *off_without);
 const char *proc_role_name(enum proc_role role);
-int proc_role_parse(const char *name);	/* -1 if unknown */
 /* Entry point of a child process; returns the exit status. */
 int proc_child_main(enum proc_role role, const char *config_path,
 		    const struct proc_hooks *hooks);

@@ -4,7 +4,7 @@
 #ifndef MK_SMTP_SERVER_H
 #define MK_SMTP_SERVER_H
 
-/* Entry point of `mailkeep __child smtp`. */
+/* Entry point of the smtp process (mailkeep-smtp, smtp_main.c). */
 int smtp_server_main(const char *config_path);
 
 #endif

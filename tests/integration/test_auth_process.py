@@ -1,6 +1,6 @@
 """The auth process's logins over its real IPC (MSG_AUTH_*), before any
 imap or submission process exists: the test plays the main process (it
-starts `mailkeep __child auth` with the channel on fd 3 and the config on
+starts `mailkeep-auth -c FILE` with the channel on fd 3 and the config on
 fd 4, hands it a peer channel, says MSG_START) and then the requester.
 
 Checks the PLAIN, LOGIN and SCRAM-SHA-256 exchanges end to end, the
@@ -67,7 +67,7 @@ def parse_reply(p):
 
 
 class AuthChild:
-    """One `mailkeep __child auth` with us as main and as its smtp peer."""
+    """One `mailkeep-auth` with us as main and as its smtp peer."""
 
     def __init__(self, srv):
         self.srv = srv
@@ -83,7 +83,7 @@ class AuthChild:
 
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            [BIN, "-c", srv.conf, "__child", "auth"], pass_fds=(3, 4),
+            [os.path.join(os.path.dirname(BIN), "mailkeep-auth"), "-c", srv.conf], pass_fds=(3, 4),
             preexec_fn=to_3_and_4, stdout=self.log, stderr=self.log)
         for fd in (hi_ch, hi_conf, conf):
             os.close(fd)

@@ -184,6 +184,33 @@ def test_children_run_unprivileged(server):
     assert os.stat(os.path.join(server.data, "queue")).st_uid == daemon_user.pw_uid
 
 
+def mapped_libraries(pid):
+    """Base names of the shared objects a process maps."""
+    with open(f"/proc/{pid}/maps") as f:
+        return {os.path.basename(l.split()[5]).split(".so")[0]
+                for l in f if len(l.split()) > 5 and ".so" in l.split()[5]}
+
+
+def test_each_process_is_its_own_program(server):
+    """Every process runs its own program and maps only its role's
+    libraries: main (which keeps root when started as root) no OpenSSL,
+    SQLite or DNS resolver, auth no TLS or resolver."""
+    names = {}
+    for pid in server.pids():
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            names[os.path.basename(f.read().split(b"\0")[0].decode())] = pid
+    assert set(names) >= {"mailkeep-main", "mailkeep-smtp", "mailkeep-queue",
+                          "mailkeep-auth"}, names
+    main = mapped_libraries(names["mailkeep-main"])
+    assert "libc" in main
+    assert not main & {"libssl", "libcrypto", "libsqlite3", "libunbound",
+                       "libpsl"}, main
+    auth = mapped_libraries(names["mailkeep-auth"])
+    assert "libsqlite3" in auth
+    assert not auth & {"libssl", "libunbound", "libpsl"}, auth
+    assert {"libssl", "libunbound"} <= mapped_libraries(names["mailkeep-smtp"])
+
+
 # ---- supervision ----
 
 @pytest.mark.parametrize("role", CHILDREN)
