@@ -419,17 +419,25 @@ static int names_mailbox(struct names_call *c, int64_t id, const char **error_r)
 	return ret < 0 ? -1 : 0;
 }
 
+static void add_id(int64_t id, void *ctx)
+{
+	store_mailbox_ids_add(ctx, id);
+}
+
 static int names_txn(void *ctx, const char **error_r)
 {
 	struct names_call *c = ctx;
-	struct store_mailbox_ids ids;
+	struct store_mailbox_ids ids = { NULL, 0, 0 };
+	int ret = 0;
 
-	if (store_mailbox_ids(c->st, &ids, error_r) < 0)
-		return -1;
-	for (size_t i = 0; i < ids.n && c->done < c->max; i++)
-		if (names_mailbox(c, ids.ids[i], error_r) < 0)
-			return -1;
-	return 0;
+	if (store_index_rename_mailboxes(&c->st->ix, add_id, &ids) < 0) {
+		*error_r = "cannot read index";
+		ret = -1;
+	}
+	for (size_t i = 0; ret == 0 && i < ids.n && c->done < c->max; i++)
+		ret = names_mailbox(c, ids.ids[i], error_r);
+	store_mailbox_ids_free(&ids);
+	return ret;
 }
 
 int store_flag_names_catch_up(struct store *st, size_t max, size_t *done_r,

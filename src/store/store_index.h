@@ -79,6 +79,7 @@ enum store_index_stmt {
 	SIX_FTS_PARTIAL,
 	SIX_DATA_VERSION,
 	SIX_RENAME_DUE,
+	SIX_RENAME_MAILBOXES,
 	SIX_RENAME_DONE,
 	SIX_CACHE_ADD,
 	SIX_CACHE_COPY,
@@ -274,6 +275,11 @@ int store_index_row_set_flags(struct store_index *ix, int64_t mailbox_id,
 /* Up to limit rows of mailbox_id marked rename_due, in UID order. */
 int store_index_rename_due(struct store_index *ix, int64_t mailbox_id,
 			   size_t limit, struct store_index_rows *rows);
+/* cb for each mailbox that has rows marked rename_due (read through the
+ * partial index of the marks, so an account without any costs nothing). */
+int store_index_rename_mailboxes(struct store_index *ix,
+				 void (*cb)(int64_t mailbox_id, void *ctx),
+				 void *ctx);
 /* The row's file is now at location (NULL: keep it): clear its mark. */
 int store_index_rename_done(struct store_index *ix, int64_t mailbox_id,
 			    uint32_t uid, const char *location);

@@ -25,6 +25,8 @@
 #define Q_RENAME_DUE                                                        \
 	"SELECT " ROW_COLS " FROM messages WHERE mailbox_id = ?1"           \
 	" AND rename_due ORDER BY uid LIMIT ?2"
+#define Q_RENAME_MAILBOXES                                                  \
+	"SELECT DISTINCT mailbox_id FROM messages WHERE rename_due"
 #define Q_RENAME_DONE                                                       \
 	"UPDATE messages SET rename_due = 0, location = COALESCE(?3, location)" \
 	" WHERE mailbox_id = ?1 AND uid = ?2"
@@ -230,6 +232,22 @@ int store_index_rename_due(struct store_index *ix, int64_t mailbox_id,
 	sqlite3_bind_int64(s, 1, mailbox_id);
 	sqlite3_bind_int64(s, 2, (int64_t)limit);
 	return store_index_rows_read(ix, s, rows);
+}
+
+int store_index_rename_mailboxes(struct store_index *ix,
+				 void (*cb)(int64_t mailbox_id, void *ctx),
+				 void *ctx)
+{
+	sqlite3_stmt *s = store_index_prepare(ix, SIX_RENAME_MAILBOXES,
+					      Q_RENAME_MAILBOXES);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	while ((rc = store_index_step_row(ix, s)) == 1)
+		cb(sqlite3_column_int64(s, 0), ctx);
+	sqlite3_reset(s);
+	return rc < 0 ? -1 : 0;
 }
 
 int store_index_rename_done(struct store_index *ix, int64_t mailbox_id,

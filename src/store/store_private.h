@@ -88,14 +88,17 @@ void store_row_path(struct buf *out, const char *dir,
  * was found at is appended to from_r when not NULL. */
 int store_row_transfer(const char *dir, const struct store_index_row *r,
 		       const char *to_path, bool hardlink, struct buf *from_r);
-/* The ids of the account's mailboxes (the first STORE_CATCH_UP_MAILBOXES). */
-#define STORE_CATCH_UP_MAILBOXES 256
+/* A list of mailbox ids; store_mailbox_ids() fills it with all the
+ * account's mailboxes (free it with store_mailbox_ids_free, also after
+ * an error). */
 struct store_mailbox_ids {
-	int64_t ids[STORE_CATCH_UP_MAILBOXES];
-	size_t n;
+	int64_t *ids;
+	size_t n, cap;
 };
 int store_mailbox_ids(struct store *st, struct store_mailbox_ids *out,
 		      const char **error_r);
+void store_mailbox_ids_add(struct store_mailbox_ids *ids, int64_t id);
+void store_mailbox_ids_free(struct store_mailbox_ids *ids);
 /* Make a unique keyless base name. */
 void store_new_base(struct store *st, struct buf *out);
 

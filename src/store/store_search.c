@@ -230,8 +230,10 @@ int store_fts_catch_up(struct store *st, size_t max, size_t *done_r,
 	int ret = 0;
 
 	*done_r = 0;
-	if (store_mailbox_ids(st, &c, error_r) < 0)
+	if (store_mailbox_ids(st, &c, error_r) < 0) {
+		store_mailbox_ids_free(&c);
 		return -1;
+	}
 	memset(&s, 0, sizeof(s));
 	s.st = st;
 	for (size_t i = 0; ret == 0 && i < c.n && *done_r < max; i++) {
@@ -254,6 +256,7 @@ int store_fts_catch_up(struct store *st, size_t max, size_t *done_r,
 		}
 		store_index_rows_free(&rows);
 	}
+	store_mailbox_ids_free(&c);
 	buf_free(&dir);
 	return ret;
 }

@@ -33,15 +33,29 @@ static int collect_mailbox(int64_t id, const char *name, uint32_t uidvalidity,
 	struct store_mailbox_ids *c = ctx;
 
 	(void)name; (void)uidvalidity;
-	if (c->n < STORE_CATCH_UP_MAILBOXES)
-		c->ids[c->n++] = id;
+	store_mailbox_ids_add(c, id);
 	return 0;
+}
+
+void store_mailbox_ids_add(struct store_mailbox_ids *ids, int64_t id)
+{
+	if (ids->n == ids->cap) {
+		ids->cap = ids->cap ? ids->cap * 2 : 16;
+		ids->ids = xreallocarray(ids->ids, ids->cap, sizeof(*ids->ids));
+	}
+	ids->ids[ids->n++] = id;
+}
+
+void store_mailbox_ids_free(struct store_mailbox_ids *ids)
+{
+	free(ids->ids);
+	memset(ids, 0, sizeof(*ids));
 }
 
 int store_mailbox_ids(struct store *st, struct store_mailbox_ids *out,
 		      const char **error_r)
 {
-	out->n = 0;
+	memset(out, 0, sizeof(*out));
 	return store_index_mailbox_list(&st->ix, collect_mailbox, out, error_r);
 }
 
@@ -52,6 +66,7 @@ int store_folder_of(struct store *st, int64_t id, struct buf *dir,
 	struct buf n = BUF_INIT;
 	int ret = store_index_mbox_name(&st->ix, id, &n, uidvalidity_r);
 
+	buf_reset(dir);
 	if (ret < 0)
 		*error_r = "cannot read index";
 	else if (ret == 0)

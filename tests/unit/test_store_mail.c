@@ -1392,7 +1392,46 @@ TEST(fts_catch_up)
 	CHECK_INTEQ(store_search_text(st, id, STORE_SEARCH_BODY, "lazy dog", 8,
 				      seen_uid, &s, &error), 0);
 	CHECK_STREQ(s.text, "1,");
+	/* the second mailbox's text too (its folder path was once built on
+	 * top of the first one's, and its message indexed as empty) */
+	memset(&s, 0, sizeof(s));
+	CHECK_INTEQ(store_search_text(st, box(st, "Sent"), STORE_SEARCH_BODY,
+				      "nothing here", 12, seen_uid, &s, &error), 0);
+	CHECK_STREQ(s.text, "1,");
 	store_close(st);
+	rm_rf(dir);
+	free(dir);
+}
+
+/* Both idle-time catch-ups reach every mailbox, not only the first few
+ * hundred: the renames and the text index of a message in mailbox 300. */
+TEST(catch_up_reaches_every_mailbox)
+{
+	char *dir = new_tmpdir();
+	struct store *st = open_store(dir);
+	const char *error = NULL;
+	struct buf b = BUF_INIT;
+	char name[32];
+	size_t done = 99;
+	static const uint32_t uid1[] = { 1 };
+	struct store_flags_change seen = { STORE_FLAGS_ADD, STORE_FLAG_SEEN, NULL, 0, 0 };
+
+	store_set_fts_at_delivery(st, false);
+	for (int i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "Box%03d", i);
+		CHECK_INTEQ(store_mailbox_create(st, name, NULL, &error), 1);
+	}
+	CHECK(deliver_s(st, "Box299", msg_plain) == 1);
+	CHECK_INTEQ(store_msg_flags(st, box(st, "Box299"), uid1, 1, &seen, NULL,
+				    NULL, NULL, &error), 0);
+	CHECK_INTEQ(store_flag_names_catch_up(st, 10, &done, &error), 0);
+	CHECK_INTEQ(done, 1);
+	CHECK_INTEQ(count_entries(apath(&b, dir, "Maildir/.Box299/cur")), 1);
+	CHECK_INTEQ(store_fts_catch_up(st, 10, &done, &error), 0);
+	CHECK_INTEQ(done, 1);
+	CHECK_INTEQ(sql_int(dir, "SELECT COUNT(*) FROM messages WHERE fts_id IS NULL"), 0);
+	store_close(st);
+	buf_free(&b);
 	rm_rf(dir);
 	free(dir);
 }
@@ -1546,6 +1585,7 @@ int main(void)
 	RUN(search_text);
 	RUN(search_lazy_and_partial);
 	RUN(fts_catch_up);
+	RUN(catch_up_reaches_every_mailbox);
 	RUN(migrate_v1);
 	RUN(migrate_v3_cache);
 	return test_summary();
