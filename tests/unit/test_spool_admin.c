@@ -4,7 +4,6 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -13,6 +12,7 @@
 #include "queue/qinfo.h"
 #include "queue/spool.h"
 #include "queue/spool_admin.h"
+#include "spool_fixture.h"
 
 static char dir[] = "/tmp/mk-spool-admin-XXXXXX";
 
@@ -102,44 +102,21 @@ TEST(qinfo_limits)
 
 /* ---- spool_admin ---- */
 
-static void make_dirs(void)
-{
-	char p[128];
-
-	CHECK(mkdtemp(dir) != NULL);
-	snprintf(p, sizeof(p), "%s/queue", dir);
-	mkdir(p, 0700);
-	snprintf(p, sizeof(p), "%s/queue/msg", dir);
-	mkdir(p, 0700);
-}
-
 /* A committed message to one remote recipient, waiting an hour. */
 static void queue_remote(struct spool *sp, char qid[QUEUE_ID_MAX])
 {
-	struct envelope e, *ep = &e;
+	static const char *const rcpt[] = { "bob@b.test" };
+	static const struct fixture_msg m = {
+		"Subject: t\r\nX-A: 1\r\n\r\nbody\r\n", "alice@a.test", "",
+		"", "Received: by us\r\n", 0, rcpt, 1, 0, NULL
+	};
 	const char *why = NULL;
-	bool ok = false;
-	int fd;
 
-	memset(&e, 0, sizeof(e));
-	CHECK(spool_create(sp, e.qid, &fd, &why) == 0);
-	CHECK(write(fd, "Subject: t\r\nX-A: 1\r\n\r\nbody\r\n", 28) == 28);
-	close(fd);
-	e.sender = xstrdup("alice@a.test");
-	e.envid = xstrdup("");
-	e.client_ip = xstrdup("127.0.0.1");
-	e.helo = xstrdup("h");
-	e.session = xstrdup("s");
-	e.auth_user = xstrdup("");
-	e.headers = xstrdup("Received: by us\r\n");
-	envelope_add_rcpt(&e, "bob@b.test", 0, "");
-	CHECK(spool_commit(sp, &ep, 1, &ok, &why) == 0 && ok);
-	memcpy(qid, e.qid, QUEUE_ID_MAX);
+	fixture_spool_commit(sp, &m, qid);
 	CHECK(spool_begin(sp, &why) == 0);
 	CHECK(spool_set_remote(sp, qid, 0, SPOOL_REMOTE, time(NULL) + 3600,
 			       "connection refused") == 0);
 	CHECK(spool_commit_txn(sp, &why) == 0);
-	envelope_free(&e);
 }
 
 static size_t due_now(struct spool *sp)
@@ -268,11 +245,7 @@ TEST(old_schema)
 	const char *why = NULL;
 	sqlite3 *db;
 
-	CHECK(mkdtemp(odir) != NULL);
-	snprintf(p, sizeof(p), "%s/queue", odir);
-	mkdir(p, 0700);
-	snprintf(p, sizeof(p), "%s/queue/msg", odir);
-	mkdir(p, 0700);
+	fixture_spool_dirs(odir);
 	snprintf(p, sizeof(p), "%s/queue/queue.db", odir);
 	CHECK(sqlite3_open(p, &db) == SQLITE_OK);
 	CHECK(sqlite3_exec(db, old, NULL, NULL, NULL) == SQLITE_OK);
@@ -297,7 +270,7 @@ int main(void)
 	RUN(qinfo_malformed);
 	RUN(qinfo_limits);
 	RUN(qid_syntax);
-	make_dirs();
+	fixture_spool_dirs(dir);
 	RUN(hold_flush_release_delete);
 	RUN(flush_makes_due);
 	RUN(old_schema);

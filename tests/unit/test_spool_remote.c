@@ -2,57 +2,30 @@
  * due, attempts, delay-notice flag, removal when all are done. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
-#include "lib/xalloc.h"
 #include "queue/spool.h"
+#include "spool_fixture.h"
 
 static char dir[] = "/tmp/mk-spool-remote-XXXXXX";
-
-static void make_dirs(void)
-{
-	char p[128];
-
-	CHECK(mkdtemp(dir) != NULL);
-	snprintf(p, sizeof(p), "%s/queue", dir);
-	mkdir(p, 0700);
-	snprintf(p, sizeof(p), "%s/queue/msg", dir);
-	mkdir(p, 0700);
-}
 
 /* A committed message from sender with rcpts, all handed to outbound. */
 static void queue_msg(struct spool *sp, const char *sender, const char *const *rcpts,
 		      size_t n, char qid[QUEUE_ID_MAX])
 {
-	struct envelope e, *ep = &e;
+	const struct fixture_msg m = {
+		"Subject: t\r\n\r\nx\r\n", sender, "env-1", "alice@a.test", "",
+		1, rcpts, n, 4, "rfc822;x@b.test"
+	};
 	const char *why = NULL;
-	bool ok = false;
-	int fd;
 
-	memset(&e, 0, sizeof(e));
-	CHECK(spool_create(sp, e.qid, &fd, &why) == 0);
-	CHECK(write(fd, "Subject: t\r\n\r\nx\r\n", 17) == 17);
-	close(fd);
-	e.sender = xstrdup(sender);
-	e.envid = xstrdup("env-1");
-	e.client_ip = xstrdup("127.0.0.1");
-	e.helo = xstrdup("h");
-	e.session = xstrdup("s");
-	e.auth_user = xstrdup("alice@a.test");
-	e.headers = xstrdup("");
-	e.ret = 1;
-	for (size_t i = 0; i < n; i++)
-		envelope_add_rcpt(&e, rcpts[i], i == 0 ? 4 : 0, i == 0 ? "rfc822;x@b.test" : "");
-	CHECK(spool_commit(sp, &ep, 1, &ok, &why) == 0 && ok);
-	memcpy(qid, e.qid, QUEUE_ID_MAX);
+	fixture_spool_commit(sp, &m, qid);
 	CHECK(spool_begin(sp, &why) == 0);
 	for (size_t i = 0; i < n; i++)
 		CHECK(spool_set_status(sp, qid, (int64_t)i, SPOOL_REMOTE, NULL) == 0);
 	CHECK(spool_commit_txn(sp, &why) == 0);
-	envelope_free(&e);
 }
 
 TEST(due_attempts_and_removal)
@@ -66,7 +39,7 @@ TEST(due_attempts_and_removal)
 	time_t now = time(NULL);
 	size_t n = 0;
 
-	make_dirs();
+	fixture_spool_dirs(dir);
 	CHECK(spool_open(&sp, dir, &why) == 0);
 	if (sp == NULL)
 		return;
