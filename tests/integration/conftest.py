@@ -6,6 +6,7 @@ run the same way). After each server stops, its log is checked for
 sanitizer reports, so a memory error anywhere fails the test that caused it.
 """
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -170,6 +171,17 @@ smtp = {host}:{self.port}
                 return msgs
             time.sleep(0.05)
         return self.messages(address)
+
+
+def wait_log(srv, pattern, timeout=15, count=1):
+    """True once srv.log() (any object with a log() method) has count
+    matches of the regular expression pattern, False after timeout s."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if len(re.findall(pattern, srv.log())) >= count:
+            return True
+        time.sleep(0.05)
+    return False
 
 
 @pytest.fixture

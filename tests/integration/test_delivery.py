@@ -8,13 +8,14 @@ message (`queue=ID event=removed`), so "exactly one copy" is checked after
 delivery finished, not after a guess at how long it takes.
 """
 import os
-import re
 import signal
 import smtplib
 import time
 import uuid
 
 import pytest
+
+import conftest
 
 SENDER = "sender@remote.test"
 FOLDERS = (".Sent", ".Drafts", ".Junk", ".Trash", ".Archive")
@@ -57,15 +58,6 @@ def wait_log(srv, needle, timeout=15):
     deadline = time.time() + timeout
     while time.time() < deadline:
         if needle in srv.log():
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def wait_for_re(srv, pattern, timeout=15):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if re.search(pattern, srv.log()):
             return True
         time.sleep(0.05)
     return False
@@ -219,7 +211,7 @@ def with_file(make_server, server_root):
     # start() returns at the first 220; the queue and auth read the file
     # when they get ready, and the tests below edit it
     for role in ("queue", "auth"):
-        assert wait_for_re(srv, rf"{role}\[\d+\]: event=ready"), srv.log()
+        assert conftest.wait_log(srv, rf"{role}\[\d+\]: event=ready"), srv.log()
     return srv
 
 
@@ -342,8 +334,8 @@ def test_restarted_queue_uses_the_reloaded_aliases_table(with_file):
         f.write(text.replace("root:       alice\n", ""))
     old = with_file.child_pid("queue")
     os.kill(old, signal.SIGKILL)
-    assert wait_for_re(with_file, r"child=queue pid=(?!%d)\d+ event=started" % old)
-    assert wait_for_re(with_file, r"queue\[(?!%d)\d+\]: event=ready" % old)
+    assert conftest.wait_log(with_file, r"child=queue pid=(?!%d)\d+ event=started" % old)
+    assert conftest.wait_log(with_file, r"queue\[(?!%d)\d+\]: event=ready" % old)
     qid, tag = send(with_file, ["root@example.org"])
     assert wait_log(with_file, f"queue={qid} event=removed")
     assert copies(with_file, "alice@example.org", tag) == 1

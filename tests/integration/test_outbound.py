@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+import conftest
 from conftest import free_port
 from dnsworld import dns_world  # noqa: F401  (the fixture)
 
@@ -64,12 +65,7 @@ port = {b_port}
 
 
 def wait_log(srv, pattern, timeout=20, count=1):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if len(re.findall(pattern, srv.log())) >= count:
-            return True
-        time.sleep(0.1)
-    return False
+    return conftest.wait_log(srv, pattern, timeout, count)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import BIN
+from conftest import BIN, wait_log
 
 ORIGIN = "example.org"
 
@@ -31,15 +31,6 @@ def sendmail(srv, args, data, as_nobody=False, pipe=None, name="sendmail"):
                 "--clear-groups"] + argv
     return subprocess.run(argv, input=data, env=env, capture_output=True,
                           timeout=60)
-
-
-def wait_log(srv, pattern, timeout=15):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if re.search(pattern, srv.log()):
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def received(srv, address, tag, count=1):
