@@ -17,17 +17,25 @@
 #include "lib/str.h"
 #include "mailauth/authres.h"
 #include "smtp/smtp_checks.h"
+#include "smtp/smtp_spares.h"
 
 #define SMTP_WRITE_CHUNK (64 * 1024)	/* decoded bytes buffered per write */
 #define SMTP_MAX_HEADER (1024 * 1024)	/* the header section of a message */
 
-/* Ask the queue for a new message file; the reply resumes the session. */
+/* Take a message file in hand, or ask the queue for one (the reply then
+ * resumes the session). */
 void smtp_msg_begin(struct smtp_session *s, bool bdat)
 {
 	struct buf none = BUF_INIT;
+	char qid[QUEUE_ID_MAX];
+	int fd;
 
 	s->state = SMTP_ST_COMMAND;
 	s->pending_bdat_last = bdat;	/* remembers the kind until the file comes */
+	if (smtp_spares_take(&fd, qid)) {
+		smtp_msg_file(s, fd, qid);
+		return;
+	}
 	if (smtp_server_request(s, PROC_QUEUE, MSG_QUEUE_CREATE, &none,
 				SMTP_WAIT_FILE) == 0)
 		smtp_msg_file(s, -1, "");

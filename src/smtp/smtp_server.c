@@ -17,6 +17,7 @@
 #include "smtp/smtp_checks.h"
 #include "daemon/proxy_accept.h"
 #include "smtp/smtp_session.h"
+#include "smtp/smtp_spares.h"
 #include "tls/tls.h"
 
 #define MAX_LISTENERS 64
@@ -166,6 +167,15 @@ void smtp_server_session_gone(struct smtp_session *s)
 		proc_exit(0);
 }
 
+uint32_t smtp_server_reqid(void)
+{
+	uint32_t id = next_reqid++;
+
+	if (next_reqid == 0)
+		next_reqid = 1;
+	return id;
+}
+
 uint32_t smtp_server_request(struct smtp_session *s, int peer, uint32_t type,
 			     const struct buf *payload, enum smtp_wait wait)
 {
@@ -173,9 +183,7 @@ uint32_t smtp_server_request(struct smtp_session *s, int peer, uint32_t type,
 		      payload->len, -1) < 0)
 		return 0;
 	s->wait = wait;
-	s->reqid = next_reqid++;
-	if (next_reqid == 0)
-		next_reqid = 1;
+	s->reqid = smtp_server_reqid();
 	return s->reqid;
 }
 
@@ -223,7 +231,10 @@ static void on_queue_created(uint32_t reqid, const uint8_t *data, size_t len,
 		if (fd >= 0)
 			close(fd);
 		fd = -1;
+		qid = "";
 	}
+	if (smtp_spares_created(reqid, fd, qid))
+		return;
 	if (s == NULL) {
 		/* The session went away meanwhile: give the file back. */
 		if (fd >= 0) {
@@ -327,6 +338,9 @@ static void on_peer_down(enum proc_role role)
 {
 	struct smtp_session *s, *next;
 
+	if (role == PROC_QUEUE)
+		smtp_spares_queue_down();
+
 	for (s = sessions; s != NULL; s = next) {
 		next = s->next;
 		if (role == PROC_AUTH && s->wait == SMTP_WAIT_RCPT) {
@@ -416,6 +430,7 @@ static void on_shutdown(void)
 	struct smtp_session *s, *next;
 
 	stopping = true;
+	smtp_spares_release();
 	proxy_accept_drop_all();
 	for (size_t i = 0; i < nlisteners; i++)
 		evconnlistener_free(listeners[i]);

@@ -108,6 +108,8 @@ struct smtp_session {
 };
 
 /* smtp_server.c */
+/* A fresh request id (never 0) for a message to another process. */
+uint32_t smtp_server_reqid(void);
 uint32_t smtp_server_request(struct smtp_session *s, int peer, uint32_t type,
 			     const struct buf *payload, enum smtp_wait wait);
 void smtp_server_session_gone(struct smtp_session *s);

@@ -2,6 +2,7 @@
 SIGHUP reload (configuration and certificate), SIGTERM, `config check`,
 and the log format (issue 2 §3).
 """
+import json
 import os
 import pwd
 import re
@@ -11,6 +12,7 @@ import smtplib
 import socket
 import ssl
 import subprocess
+import threading
 import time
 import uuid
 
@@ -237,6 +239,69 @@ def test_two_children_killed_together(server):
     for role, old in olds.items():
         assert new_child_pid(server, role, old), role
     qid, tag = send_until_accepted(server)
+    assert delivered(server, tag, qid=qid) == 1
+
+
+# ---- queue files in hand (src/smtp/smtp_spares.c) ----
+
+def spool_files(srv):
+    """The queue's message files: name -> size."""
+    d = os.path.join(srv.data, "queue", "msg")
+    files = {}
+    for n in os.listdir(d):
+        try:
+            if not n.startswith("."):
+                files[n] = os.path.getsize(os.path.join(d, n))
+        except FileNotFoundError:   # removed meanwhile
+            pass
+    return files
+
+
+def burst(srv, n=8):
+    """n messages from n sessions at once; each delivered exactly once.
+    Returns the spare files smtp holds afterwards (all empty)."""
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(send_until_accepted(srv)))
+               for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == n
+    for qid, tag in results:
+        assert delivered(srv, tag, qid=qid) == 1
+    # once the queue has removed the delivered ones (after its removal
+    # records are durable), what is left are files nobody wrote to
+    assert wait_for(lambda: all(size == 0 for size in spool_files(srv).values())), \
+        spool_files(srv)
+    spares = spool_files(srv)
+    assert spares
+    return set(spares)
+
+
+def test_spare_queue_files_are_not_messages(server):
+    spares = burst(server)
+    assert len(spares) <= 32        # SMTP_SPARES_MAX
+    listed = json.loads(server.cli("queue", "list", "--json").stdout)["messages"]
+    assert listed == []
+    # the next message takes one of them: no file is made for it meanwhile
+    qid, tag = send_until_accepted(server)
+    assert qid in spares
+    assert delivered(server, tag, qid=qid) == 1
+
+
+@pytest.mark.parametrize("role", ("smtp", "queue"))
+def test_spare_files_go_when_smtp_or_queue_dies(server, role):
+    spares = burst(server)
+    old = server.child_pid(role)
+    os.kill(old, signal.SIGKILL)
+    assert new_child_pid(server, role, old), server.log()[-3000:]
+    # smtp died: the queue drops what it had handed out; queue died: the
+    # new one removes loose files at its start
+    assert wait_for(lambda: not spares & set(spool_files(server))), \
+        (spares, spool_files(server))
+    qid, tag = send_until_accepted(server)
+    assert qid not in spares
     assert delivered(server, tag, qid=qid) == 1
 
 
