@@ -32,13 +32,12 @@ void smtp_msg_begin(struct smtp_session *s, bool bdat)
 
 	s->state = SMTP_ST_COMMAND;
 	s->pending_bdat_last = bdat;	/* remembers the kind until the file comes */
-	if (smtp_spares_take(&fd, qid)) {
+	if (smtp_spares_take(&fd, qid))
 		smtp_msg_file(s, fd, qid);
-		return;
-	}
-	if (smtp_server_request(s, PROC_QUEUE, MSG_QUEUE_CREATE, &none,
-				SMTP_WAIT_FILE) == 0)
+	else if (smtp_server_request(s, PROC_QUEUE, MSG_QUEUE_CREATE, &none,
+				     SMTP_WAIT_FILE) == 0)
 		smtp_msg_file(s, -1, "");
+	smtp_spares_refill();
 }
 
 static const char *protocol_name(const struct smtp_session *s)

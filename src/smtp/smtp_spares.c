@@ -2,6 +2,7 @@
 #include "smtp/smtp_spares.h"
 
 #include <event2/event.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "daemon/proc.h"
@@ -35,7 +36,7 @@ static void give_back(const struct spare *sp)
 	buf_free(&m);
 }
 
-static void ask(void)
+void smtp_spares_refill(void)
 {
 	struct buf none = BUF_INIT;
 
@@ -78,9 +79,9 @@ bool smtp_spares_take(int *fd_r, char qid[QUEUE_ID_MAX])
 
 	taken_lately = true;
 	if (got) {
-		nspares--;
-		*fd_r = spares[nspares].fd;
-		str_copy(qid, QUEUE_ID_MAX, spares[nspares].qid);
+		*fd_r = spares[0].fd;
+		str_copy(qid, QUEUE_ID_MAX, spares[0].qid);
+		memmove(spares, spares + 1, --nspares * sizeof(*spares));
 	} else if (target < SMTP_SPARES_MAX) {
 		/* found empty: more sessions need files at once than we keep */
 		target = target == 0 ? 2 : target * 2;
@@ -88,7 +89,6 @@ bool smtp_spares_take(int *fd_r, char qid[QUEUE_ID_MAX])
 			target = SMTP_SPARES_MAX;
 	}
 	start_idle_check();
-	ask();
 	return got;
 }
 

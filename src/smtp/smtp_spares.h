@@ -21,10 +21,14 @@
 #define SMTP_SPARES_MAX 32
 #define SMTP_SPARES_IDLE_SEC 30	/* unused this long: given back */
 
-/* A file in hand: true with *fd_r (owned by the caller) and qid; false
- * when there is none (the caller asks the queue itself). Either way the
- * pool then asks for what it lacks. */
+/* The oldest file in hand: true with *fd_r (owned by the caller) and
+ * qid; false when there is none (the caller asks the queue itself, and
+ * the pool will keep more). Then call smtp_spares_refill. */
 bool smtp_spares_take(int *fd_r, char qid[QUEUE_ID_MAX]);
+/* Ask the queue for what the pool lacks. After the caller's own request,
+ * and with the oldest spare taken first, queue ids (which hold the time
+ * the file was made) follow the order in which messages began. */
+void smtp_spares_refill(void);
 /* A MSG_QUEUE_CREATED reply: true when it answered one of the pool's
  * requests (fd then belongs to the pool, or is closed). */
 bool smtp_spares_created(uint32_t reqid, int fd, const char *qid);
