@@ -12,7 +12,6 @@
 
 #include "daemon/proc.h"
 #include "daemon/proto.h"
-#include "lib/ipc.h"
 #include "lib/log.h"
 #include "lib/str.h"
 #include "mailauth/authres.h"
@@ -382,16 +381,12 @@ void smtp_msg_committed(struct smtp_session *s, bool ok, const char *reason)
 /* Give an unfinished queue file back to the queue. */
 void smtp_msg_abort(struct smtp_session *s)
 {
-	struct buf m = BUF_INIT;
-
 	if (s->msg_fd >= 0) {
 		close(s->msg_fd);
 		s->msg_fd = -1;
 	}
 	if (s->env.qid[0] == '\0' || s->wait == SMTP_WAIT_COMMIT)
 		return;
-	ipc_w_str(&m, s->env.qid);
-	proc_send(PROC_QUEUE, MSG_QUEUE_ABORT, 0, m.ptr, m.len, -1);
-	buf_free(&m);
+	smtp_server_give_back(s->env.qid);
 	s->env.qid[0] = '\0';
 }

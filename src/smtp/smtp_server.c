@@ -179,12 +179,23 @@ uint32_t smtp_server_reqid(void)
 uint32_t smtp_server_request(struct smtp_session *s, int peer, uint32_t type,
 			     const struct buf *payload, enum smtp_wait wait)
 {
-	if (proc_send((enum proc_role)peer, type, next_reqid, payload->ptr,
+	uint32_t id = smtp_server_reqid();
+
+	if (proc_send((enum proc_role)peer, type, id, payload->ptr,
 		      payload->len, -1) < 0)
 		return 0;
 	s->wait = wait;
-	s->reqid = smtp_server_reqid();
-	return s->reqid;
+	s->reqid = id;
+	return id;
+}
+
+void smtp_server_give_back(const char *qid)
+{
+	struct buf m = BUF_INIT;
+
+	ipc_w_str(&m, qid);
+	proc_send(PROC_QUEUE, MSG_QUEUE_ABORT, 0, m.ptr, m.len, -1);
+	buf_free(&m);
 }
 
 static struct smtp_session *find_waiting(uint32_t reqid, enum smtp_wait wait)
@@ -238,11 +249,8 @@ static void on_queue_created(uint32_t reqid, const uint8_t *data, size_t len,
 	if (s == NULL) {
 		/* The session went away meanwhile: give the file back. */
 		if (fd >= 0) {
-			struct buf m = BUF_INIT;
 			close(fd);
-			ipc_w_str(&m, qid);
-			proc_send(PROC_QUEUE, MSG_QUEUE_ABORT, 0, m.ptr, m.len, -1);
-			buf_free(&m);
+			smtp_server_give_back(qid);
 		}
 		return;
 	}

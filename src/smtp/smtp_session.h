@@ -112,6 +112,8 @@ struct smtp_session {
 uint32_t smtp_server_reqid(void);
 uint32_t smtp_server_request(struct smtp_session *s, int peer, uint32_t type,
 			     const struct buf *payload, enum smtp_wait wait);
+/* Tell the queue to discard an uncommitted file (MSG_QUEUE_ABORT). */
+void smtp_server_give_back(const char *qid);
 void smtp_server_session_gone(struct smtp_session *s);
 SSL_CTX *smtp_server_tls(void);
 bool smtp_server_relay_allowed(const struct smtp_session *s);

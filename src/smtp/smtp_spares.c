@@ -7,8 +7,6 @@
 
 #include "daemon/proc.h"
 #include "daemon/proto.h"
-#include "lib/ipc.h"
-#include "lib/log.h"
 #include "lib/str.h"
 #include "smtp/smtp_session.h"
 
@@ -28,12 +26,8 @@ static struct event *idle_ev;
 
 static void give_back(const struct spare *sp)
 {
-	struct buf m = BUF_INIT;
-
 	close(sp->fd);
-	ipc_w_str(&m, sp->qid);
-	proc_send(PROC_QUEUE, MSG_QUEUE_ABORT, 0, m.ptr, m.len, -1);
-	buf_free(&m);
+	smtp_server_give_back(sp->qid);
 }
 
 void smtp_spares_refill(void)
@@ -50,7 +44,8 @@ void smtp_spares_refill(void)
 	}
 }
 
-/* Every SMTP_SPARES_IDLE_SEC: a pool nobody took from shrinks to nothing. */
+/* Every SMTP_SPARES_IDLE_SEC: a pool nobody took from shrinks to nothing,
+ * and the check stops until the next take starts it again. */
 static void on_idle_check(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd; (void)what; (void)arg;
@@ -58,6 +53,10 @@ static void on_idle_check(evutil_socket_t fd, short what, void *arg)
 		while (nspares > 0)
 			give_back(&spares[--nspares]);
 		target = 0;
+		if (nasked == 0) {
+			event_free(idle_ev);
+			idle_ev = NULL;
+		}
 	}
 	taken_lately = false;
 }
@@ -103,13 +102,9 @@ bool smtp_spares_created(uint32_t reqid, int fd, const char *qid)
 	asked[i] = asked[--nasked];
 	if (fd < 0)		/* the queue is stopping or failing: ask later */
 		return true;
-	if (released || nspares == SMTP_SPARES_MAX || *qid == '\0') {
-		struct spare extra = { fd, "" };
-		str_copy(extra.qid, sizeof(extra.qid), qid);
-		if (*qid != '\0')
-			give_back(&extra);
-		else
-			close(fd);
+	if (released || nspares == SMTP_SPARES_MAX) {
+		close(fd);
+		smtp_server_give_back(qid);
 		return true;
 	}
 	spares[nspares].fd = fd;
