@@ -126,7 +126,25 @@ static const char migrate_v4_sql[] =
 	"ALTER TABLE messages DROP COLUMN bodystructure;"
 	"UPDATE meta SET value = 4 WHERE name = 'schema_version';";
 
-static const char *const stmt_sql[SIX_FTS_DELETE + 1] = {
+/* Version 4 -> 5: the text index keeps no copy of the text (contentless
+ * FTS5); the text, compressed, is in fts_text, one row per message text
+ * (copies share it). Old text rows are dropped: the catch-up after
+ * delivery and the first SEARCH BODY/TEXT of a mailbox index its
+ * messages again. */
+static const char migrate_v5_sql[] =
+	"DROP TABLE fts;"
+	"CREATE VIRTUAL TABLE fts USING fts5(hdr, body, content = '',"
+	" tokenize = 'trigram case_sensitive 0', detail = none);"
+	"CREATE TABLE fts_text("
+	" id INTEGER PRIMARY KEY,"
+	" hdr_len INTEGER NOT NULL,"
+	" hdr BLOB NOT NULL,"
+	" body_len INTEGER NOT NULL,"
+	" body BLOB NOT NULL);"
+	"UPDATE messages SET fts_id = NULL, fts_full = 0 WHERE fts_id IS NOT NULL;"
+	"UPDATE meta SET value = 5 WHERE name = 'schema_version';";
+
+static const char *const stmt_sql[SIX_EXPUNGED_ADD + 1] = {
 	[SIX_MAILBOX_FIND] = "SELECT id FROM mailboxes WHERE name = ?1",
 	[SIX_MAILBOX_STATUS] =
 		"SELECT uidvalidity, uidnext, highestmodseq,"
@@ -165,8 +183,6 @@ static const char *const stmt_sql[SIX_FTS_DELETE + 1] = {
 			   " RETURNING delivery_key, fts_id, cache_id",
 	[SIX_EXPUNGED_ADD] = "INSERT OR REPLACE INTO expunged(mailbox_id, uid,"
 			     " modseq, delivery_key) VALUES (?1, ?2, ?3, ?4)",
-	[SIX_FTS_ADD] = "INSERT INTO fts(hdr, body) VALUES (?1, ?2)",
-	[SIX_FTS_DELETE] = "DELETE FROM fts WHERE rowid = ?1",
 };
 
 /* RFC 6154 attributes the store hands out, as static strings. */
@@ -308,6 +324,10 @@ static int migrate(struct store_index *ix, int64_t version, const char **error_r
 	}
 	if (version <= 3 && store_index_exec(ix, migrate_v4_sql) < 0) {
 		*error_r = "cannot migrate index schema to version 4";
+		return -1;
+	}
+	if (version <= 4 && store_index_exec(ix, migrate_v5_sql) < 0) {
+		*error_r = "cannot migrate index schema to version 5";
 		return -1;
 	}
 	if (version > 0 && version < STORE_INDEX_SCHEMA_VERSION)
@@ -608,33 +628,6 @@ int store_index_next_uid(struct store_index *ix, int64_t mailbox_id,
 	return store_index_step_done(ix, s);
 }
 
-int64_t store_index_fts_add(struct store_index *ix, const struct store_cache *c)
-{
-	sqlite3_stmt *s = stmt(ix, SIX_FTS_ADD);
-
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_text(s, 1, buf_cstr(&c->hdr_text), (int)c->hdr_text.len,
-			  SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, buf_cstr(&c->body_text), (int)c->body_text.len,
-			  SQLITE_STATIC);
-	if (store_index_step_done(ix, s) < 0)
-		return -1;
-	return sqlite3_last_insert_rowid(ix->db);
-}
-
-int store_index_fts_delete(struct store_index *ix, int64_t fts_id)
-{
-	sqlite3_stmt *s = stmt(ix, SIX_FTS_DELETE);
-
-	if (fts_id <= 0)
-		return 0;
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, fts_id);
-	return store_index_step_done(ix, s);
-}
-
 int64_t store_index_cache_add(struct store_index *ix, const struct store_cache *c)
 {
 	sqlite3_stmt *s = store_index_prepare(ix, SIX_CACHE_ADD,
@@ -780,7 +773,7 @@ int store_index_msg_expunge(struct store_index *ix, int64_t mailbox_id,
 	if (ret == 0)
 		ret = store_index_expunged_add(ix, mailbox_id, uid, modseq, key);
 	if (ret == 0)
-		ret = store_index_fts_delete(ix, fts_id);
+		ret = store_index_fts_release(ix, fts_id);
 	if (ret == 0)
 		ret = store_index_cache_delete(ix, cache_id);
 	free(key);

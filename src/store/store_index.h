@@ -17,8 +17,10 @@
  * file location, keyword and subscription tables, FTS5 text index.
  * 3: + messages.rename_due (file name behind the flags, see store_flags.c).
  * 4: the cached ENVELOPE/BODY/BODYSTRUCTURE move to msg_cache, so that the
- *    message rows a STORE rewrites are a few dozen bytes, not kilobytes. */
-#define STORE_INDEX_SCHEMA_VERSION 4
+ *    message rows a STORE rewrites are a few dozen bytes, not kilobytes.
+ * 5: the text index is contentless; the text it was made from is kept
+ *    compressed in fts_text (a third of the size), shared by copies. */
+#define STORE_INDEX_SCHEMA_VERSION 5
 /* How long a writer waits for another process's transaction (the queue's
  * delivery batch, an IMAP command) before giving up with "index busy". */
 #define STORE_INDEX_BUSY_TIMEOUT_MS 10000
@@ -43,15 +45,12 @@ enum store_index_stmt {
 	SIX_MSG_LIST,
 	SIX_MSG_DELETE,
 	SIX_EXPUNGED_ADD,
-	SIX_FTS_ADD,
-	SIX_FTS_DELETE,
 	/* store_index_mbox.c */
 	SIX_MBOX_LIST,
 	SIX_MBOX_NAME,
 	SIX_MBOX_STATE,
 	SIX_MBOX_CHILDREN,
 	SIX_MBOX_RENAME,
-	SIX_MBOX_DELETE_FTS,
 	SIX_MBOX_DELETE,
 	SIX_SUBS_LIST,
 	SIX_SUBS_ADD,
@@ -68,7 +67,6 @@ enum store_index_stmt {
 	SIX_ROW_SET_LOCATION,
 	SIX_ROW_COPY,
 	SIX_ROW_MOVE,
-	SIX_FTS_COPY,
 	SIX_CACHE_GET,
 	SIX_CACHE_RANGE,
 	SIX_ROW_SET_FTS,
@@ -77,6 +75,13 @@ enum store_index_stmt {
 	SIX_FTS_CANDIDATES,
 	SIX_FTS_TEXTS,
 	SIX_FTS_PARTIAL,
+	SIX_FTS_TEXT_ADD,
+	SIX_FTS_ADD,
+	SIX_FTS_USED,
+	SIX_FTS_TEXT_GET,
+	SIX_FTS_DELETE,
+	SIX_FTS_TEXT_DELETE,
+	SIX_MBOX_FTS_IDS,
 	SIX_DATA_VERSION,
 	SIX_RENAME_DUE,
 	SIX_RENAME_MAILBOXES,
@@ -214,6 +219,9 @@ int store_index_msg_expunge(struct store_index *ix, int64_t mailbox_id,
 			    uint32_t uid);
 /* Add the text index row of a cache: its id, or -1. */
 int64_t store_index_fts_add(struct store_index *ix, const struct store_cache *c);
+/* Drop text row id (0: none) unless a message row still uses it (copies
+ * share their text row): 0, or -1. */
+int store_index_fts_release(struct store_index *ix, int64_t fts_id);
 
 /* ---- store_index_mbox.c: mailboxes, subscriptions, keywords ---- */
 

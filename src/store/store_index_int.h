@@ -42,8 +42,6 @@ struct store_cache;
 int64_t store_index_cache_add(struct store_index *ix, const struct store_cache *c);
 /* Remove msg_cache row id (0: none). */
 int store_index_cache_delete(struct store_index *ix, int64_t id);
-/* Remove text row id (0: none). */
-int store_index_fts_delete(struct store_index *ix, int64_t fts_id);
 /* Read every row of s (bound, selecting ROW_COLS) into rows; the
  * last step's result: 0 or -1. */
 int store_index_rows_read(struct store_index *ix, sqlite3_stmt *s,

@@ -23,9 +23,9 @@
 #define Q_MBOX_CHILDREN                                                     \
 	"SELECT id, name FROM mailboxes WHERE name > ?1 || '.'"             \
 	" AND name < ?1 || '/' ORDER BY name"
-#define Q_MBOX_DELETE_FTS                                                   \
-	"DELETE FROM fts WHERE rowid IN (SELECT fts_id FROM messages"       \
-	" WHERE mailbox_id = ?1 AND fts_id IS NOT NULL)"
+#define Q_MBOX_FTS_IDS                                                      \
+	"SELECT DISTINCT fts_id FROM messages WHERE mailbox_id = ?1"        \
+	" AND fts_id IS NOT NULL"
 #define Q_MBOX_DELETE_CACHE                                                 \
 	"DELETE FROM msg_cache WHERE id IN (SELECT cache_id FROM messages"  \
 	" WHERE mailbox_id = ?1 AND cache_id IS NOT NULL)"
@@ -156,23 +156,35 @@ int store_index_mbox_rename(struct store_index *ix, int64_t id, const char *to)
 
 int store_index_mbox_delete(struct store_index *ix, int64_t id)
 {
-	sqlite3_stmt *fts = store_index_prepare(ix, SIX_MBOX_DELETE_FTS,
-						Q_MBOX_DELETE_FTS);
+	sqlite3_stmt *fts = store_index_prepare(ix, SIX_MBOX_FTS_IDS,
+						Q_MBOX_FTS_IDS);
 	sqlite3_stmt *cache = store_index_prepare(ix, SIX_MBOX_DELETE_CACHE,
 						  Q_MBOX_DELETE_CACHE);
 	sqlite3_stmt *del = store_index_prepare(ix, SIX_MBOX_DELETE,
 		"DELETE FROM mailboxes WHERE id = ?1");
+	int64_t *texts = NULL;
+	size_t ntexts = 0;
+	int ret, rc;
 
 	if (fts == NULL || cache == NULL || del == NULL)
 		return -1;
+	/* the text rows go after the messages, unless copies elsewhere keep
+	 * them */
 	sqlite3_bind_int64(fts, 1, id);
+	while ((rc = store_index_step_row(ix, fts)) == 1) {
+		texts = xrealloc(texts, (ntexts + 1) * sizeof(*texts));
+		texts[ntexts++] = sqlite3_column_int64(fts, 0);
+	}
 	sqlite3_bind_int64(cache, 1, id);
-	if (store_index_step_done(ix, fts) < 0 ||
-	    store_index_step_done(ix, cache) < 0)
-		return -1;
+	ret = rc < 0 || store_index_step_done(ix, cache) < 0 ? -1 : 0;
 	/* messages, expunged and keywords go by ON DELETE CASCADE */
 	sqlite3_bind_int64(del, 1, id);
-	return store_index_step_done(ix, del);
+	if (ret == 0)
+		ret = store_index_step_done(ix, del);
+	for (size_t i = 0; ret == 0 && i < ntexts; i++)
+		ret = store_index_fts_release(ix, texts[i]);
+	free(texts);
+	return ret;
 }
 
 /* Step s (bound) and hand each first-column text to cb. */

@@ -45,8 +45,6 @@
 	"UPDATE messages SET mailbox_id = ?2, uid = ?3, modseq = ?4,"       \
 	" filename = ?5, location = ?6, keywords = ?7, savedate = ?8,"      \
 	" delivery_key = NULL WHERE rowid = ?1"
-#define Q_FTS_COPY                                                          \
-	"INSERT INTO fts(hdr, body) SELECT hdr, body FROM fts WHERE rowid = ?1"
 #define Q_CACHE_GET                                                         \
 	"SELECT c.envelope, c.body, c.bodystructure FROM messages m"        \
 	" JOIN msg_cache c ON c.id = m.cache_id"                            \
@@ -264,7 +262,7 @@ int store_index_rename_done(struct store_index *ix, int64_t mailbox_id,
 }
 
 /* A copy of row id made by statement which (sql, binding ?1 to id): the
- * new id, 0 if there was none, -1. For text rows and cache rows. */
+ * new id, 0 if there was none, -1. */
 static int64_t side_copy(struct store_index *ix, enum store_index_stmt which,
 			 const char *sql, int64_t id)
 {
@@ -292,10 +290,11 @@ int store_index_row_copy(struct store_index *ix, const struct store_index_row *r
 			 const struct store_index_msg *dst, uint32_t *uid_r)
 {
 	sqlite3_stmt *s = store_index_prepare(ix, SIX_ROW_COPY, Q_ROW_COPY);
-	int64_t modseq, fts_id, cache_id;
+	int64_t modseq, cache_id;
 
+	/* the text row is shared (store_index_fts_release), the cache row
+	 * copied */
 	if (s == NULL || store_index_next_uid(ix, dst->mailbox_id, uid_r, &modseq) < 0 ||
-	    (fts_id = side_copy(ix, SIX_FTS_COPY, Q_FTS_COPY, r->fts_id)) < 0 ||
 	    (cache_id = side_copy(ix, SIX_CACHE_COPY, Q_CACHE_COPY,
 				  r->cache_id)) < 0)
 		return -1;
@@ -306,7 +305,7 @@ int store_index_row_copy(struct store_index *ix, const struct store_index_row *r
 	sqlite3_bind_int64(s, 5, modseq);
 	sqlite3_bind_int64(s, 6, dst->savedate);
 	store_index_bind_str(s, 7, dst->location);
-	bind_id(s, 8, fts_id);
+	bind_id(s, 8, r->fts_id);
 	sqlite3_bind_int64(s, 9, r->rowid);
 	bind_id(s, 10, cache_id);
 	return store_index_step_done(ix, s);
