@@ -90,6 +90,7 @@ static const struct command commands[] = {
 	{ "check", cli_check, "[DOMAIN] [--json]: same as dns check" },
 	{ "sendmail", cli_sendmail, "[-t] [-i] [-f SENDER] [-F NAME] [RCPT...]: submit a message from stdin" },
 	{ "queue", cli_queue, "list [--json] | show ID | flush | delete|hold|release ID...: the mail queue" },
+	{ "reindex", cli_reindex, "ADDRESS... | --all: rebuild accounts' mail indexes from their files (server stopped)" },
 	{ "version", cmd_version, "print the version" },
 	{ "help", cmd_help, "this text" },
 };

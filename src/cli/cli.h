@@ -11,6 +11,7 @@
  *   mailkeep [-c FILE] quickstart ADDRESS ...
  *   mailkeep [-c FILE] sendmail [-t] [-i] [-f SENDER] ... (also as `sendmail`)
  *   mailkeep [-c FILE] queue list|show|flush|delete|hold|release ...
+ *   mailkeep [-c FILE] reindex ADDRESS... | --all
  *
  * Each entry point takes argv[0] = the command name and returns the exit
  * status: 0 ok, 1 error ("mailkeep: reason" on stderr), 2 usage error. */
@@ -43,6 +44,8 @@ int cli_quickstart(const char *config_path, int argc, char **argv);
 int cli_sendmail(const char *config_path, int argc, char **argv);
 /* Talks to the running daemon; exit 75 when it cannot be reached. */
 int cli_queue(const char *config_path, int argc, char **argv);
+/* Refuses while the daemon runs (cli_reindex.c). */
+int cli_reindex(const char *config_path, int argc, char **argv);
 
 /* What a subcommand works on, from cli_open to cli_close. */
 struct cli_env {
