@@ -20,9 +20,11 @@
  * QRESYNC (RFC 7162 §3.2.5) and the delivery key, so an expunged message
  * is not delivered again by a late retry. The text index (fts, FTS5 with
  * the trigram tokenizer, case-insensitive, detail=none: a third of the
- * size of detail=full and faster to fill; it finds candidates that the
- * search then checks in the stored text) has its own rowids, kept in
- * messages.fts_id: the implicit rowid of messages may change at VACUUM.
+ * size of detail=full and faster to fill; contentless: it finds
+ * candidates that the search then checks in their text, kept deflated in
+ * fts_text under the same id, see store_index_fts.c) has its own ids,
+ * kept in messages.fts_id: the implicit rowid of messages may change at
+ * VACUUM.
  * Version 1 indexes are migrated in place at open (migrate_v2_sql):
  * columns are added, rows kept, caches filled when first needed;
  * mailboxes.subscribed is read once into the subscriptions table and
