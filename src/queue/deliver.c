@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "auth/lookup.h"
@@ -18,10 +19,12 @@
 
 #define STORE_CACHE 32		/* open account stores kept between passes */
 /* Full-text indexing happens after delivery, in the queue's idle time:
- * this many messages per turn of the event loop, starting this long
- * after the last delivery pass (a burst of mail is stored first). */
-#define FTS_STEP 32
-#define FTS_DELAY_MS 50
+ * this many messages per turn of the event loop, once no delivery pass
+ * has run for FTS_IDLE_MS (every commit brings a pass within
+ * milliseconds, so a stream of mail is stored first and indexed after;
+ * indexing a 100 KiB text costs more CPU than delivering it). */
+#define FTS_STEP 8
+#define FTS_IDLE_MS 500
 
 struct open_store {
 	int64_t account;
@@ -46,13 +49,28 @@ struct outcome {
 static struct open_store stores[STORE_CACHE];
 static size_t nstores;
 static struct event *fts_ev;
+static int64_t last_pass_ms;	/* CLOCK_MONOTONIC of the last delivery pass */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* One step of full-text indexing for the first store that needs it. */
 static void on_fts(evutil_socket_t fd, short what, void *arg)
 {
 	struct timeval next = { 0, 1000 };
+	int64_t quiet = now_ms() - last_pass_ms;
 
 	(void)fd; (void)what; (void)arg;
+	if (quiet < FTS_IDLE_MS) {	/* still busy: look again later */
+		struct timeval later = { 0, (FTS_IDLE_MS - quiet) * 1000 };
+		evtimer_add(fts_ev, &later);
+		return;
+	}
 	for (size_t i = 0; i < nstores; i++) {
 		const char *why = NULL;
 		size_t done = 0;
@@ -73,11 +91,12 @@ static void on_fts(evutil_socket_t fd, short what, void *arg)
 
 static void schedule_fts(void)
 {
-	struct timeval later = { 0, FTS_DELAY_MS * 1000 };
+	struct timeval later = { 0, FTS_IDLE_MS * 1000 };
 
 	if (fts_ev == NULL)
 		fts_ev = evtimer_new(proc_base, on_fts, NULL);
-	evtimer_add(fts_ev, &later);
+	if (!evtimer_pending(fts_ev, NULL))
+		evtimer_add(fts_ev, &later);
 }
 
 int deliver_init(const char **error_r)
@@ -312,6 +331,7 @@ int deliver_batch(struct spool *sp)
 	size_t nq = 0, nmsgs = 0, n = 0;
 	struct buf path = BUF_INIT;
 
+	last_pass_ms = now_ms();
 	if (spool_pending(sp, qids, DELIVER_BATCH, &nq) < 0 || nq == 0)
 		return 0;
 	for (size_t q = 0; q < nq; q++) {
