@@ -59,14 +59,12 @@ int bounce_queue(struct spool *sp, const char *qid, const struct spool_meta *met
 		 const struct dsn_rcpt *rcpts, size_t nrcpts, time_t retry_until,
 		 const char **error_r)
 {
-	struct buf path = BUF_INIT, out = BUF_INIT, msgid = BUF_INIT;
+	struct buf out = BUF_INIT, msgid = BUF_INIT;
 	struct dsn_msg m;
 	enum dsn_result r;
 	int fd, ret = -1;
 
-	spool_path(sp, qid, &path);
-	fd = open(path.ptr, O_RDONLY | O_CLOEXEC);
-	buf_free(&path);
+	fd = spool_open_message(sp, qid, meta->trace_len);
 	if (fd < 0) {
 		*error_r = "cannot open the original message";
 		return -1;

@@ -166,10 +166,15 @@ static struct open_store *get_store(int64_t account, const char **error_r)
 	return &stores[nstores++];
 }
 
-/* Deliver one recipient's copies; fills *o. */
+/* Deliver one recipient's copies; fills *o. The queue file at path
+ * (size bytes, open as fd) starts with the local trace for recipient 0
+ * when m->trace_len > 0: that recipient's mailboxes get the file itself
+ * (a hard link), the others a copy of the message behind their trace. */
 static void deliver_rcpt(const struct spool_msg *m, const struct spool_rcpt *r,
-			 int fd, uint64_t size, struct outcome *o)
+			 int fd, const char *path, uint64_t size,
+			 struct outcome *o)
 {
+	bool whole = m->trace_len > 0 && r->idx == 0;
 	struct resolve_result res;
 	const char *why = NULL;
 	struct buf prefix = BUF_INIT, key = BUF_INIT;
@@ -187,13 +192,17 @@ static void deliver_rcpt(const struct spool_msg *m, const struct spool_rcpt *r,
 		o->status = SPOOL_PENDING;
 		o->error = "4.3.0 recipient lookup failed";
 	}
-	buf_printf(&prefix, "Return-Path: <%s>\r\nDelivered-To: %s\r\n%s",
-		   m->sender, r->addr, m->headers);
+	if (!whole)
+		envelope_local_trace(&prefix, m->sender, r->addr, m->headers);
 	for (size_t i = 0; rs == RESOLVE_OK && i < res.naccounts; i++) {
 		struct open_store *os = get_store(res.accounts[i], &why);
 		struct store_delivery d = {
-			m->junk ? "Junk" : "INBOX", NULL, prefix.ptr, prefix.len, fd, 0, size,
-			m->created
+			.mailbox = m->junk ? "Junk" : "INBOX",
+			.prefix = prefix.ptr, .prefix_len = prefix.len,
+			.src_fd = fd, .src_off = whole ? 0 : m->trace_len,
+			.src_len = size - (whole ? 0 : m->trace_len),
+			.src_path = whole ? path : NULL,
+			.internaldate = m->created,
 		};
 		uint32_t uid = 0;
 		int dr = -1;
@@ -345,7 +354,8 @@ int deliver_batch(struct spool *sp)
 		nmsgs++;
 		spool_path(sp, m->qid, &path);
 		fd = open(path.ptr, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || fstat(fd, &st) < 0) {
+		if (fd < 0 || fstat(fd, &st) < 0 ||
+		    (uint64_t)st.st_size < m->trace_len) {
 			log_error("queue=%s event=open-failed path=%s", m->qid, path.ptr);
 			if (fd >= 0)
 				close(fd);
@@ -358,7 +368,8 @@ int deliver_batch(struct spool *sp)
 			os[n].idx = m->rcpts[r].idx;
 			pass_outcomes = os;
 			pass_noutcomes = n + 1;	/* this one included */
-			deliver_rcpt(m, &m->rcpts[r], fd, (uint64_t)st.st_size, &os[n]);
+			deliver_rcpt(m, &m->rcpts[r], fd, path.ptr,
+				     (uint64_t)st.st_size, &os[n]);
 		}
 		close(fd);
 	}

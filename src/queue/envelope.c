@@ -20,6 +20,13 @@ void envelope_add_rcpt(struct envelope *e, const char *addr, uint32_t notify,
 	e->nrcpts++;
 }
 
+void envelope_local_trace(struct buf *out, const char *sender,
+			  const char *rcpt, const char *headers)
+{
+	buf_printf(out, "Return-Path: <%s>\r\nDelivered-To: %s\r\n%s", sender,
+		   rcpt, headers ? headers : "");
+}
+
 void envelope_pack(const struct envelope *e, struct buf *out)
 {
 	ipc_w_str(out, e->qid);
@@ -34,6 +41,7 @@ void envelope_pack(const struct envelope *e, struct buf *out)
 	ipc_w_str(out, e->auth_user);
 	ipc_w_str(out, e->headers ? e->headers : "");
 	ipc_w_u32(out, e->junk);
+	ipc_w_u64(out, e->trace_len);
 	ipc_w_u32(out, (uint32_t)e->nrcpts);
 	for (size_t i = 0; i < e->nrcpts; i++) {
 		ipc_w_str(out, e->rcpts[i].addr);
@@ -62,6 +70,7 @@ int envelope_unpack(struct envelope *e, const uint8_t *data, size_t len)
 	e->auth_user = xstrdup(ipc_r_str(&r));
 	e->headers = xstrdup(ipc_r_str(&r));
 	e->junk = ipc_r_u32(&r);
+	e->trace_len = ipc_r_u64(&r);
 	n = ipc_r_u32(&r);
 	if (n > ENVELOPE_MAX_RCPTS)
 		r.bad = true;
@@ -71,7 +80,8 @@ int envelope_unpack(struct envelope *e, const uint8_t *data, size_t len)
 		const char *orcpt = ipc_r_str(&r);
 		envelope_add_rcpt(e, addr, notify, orcpt);
 	}
-	if (ipc_r_end(&r) < 0 || e->qid[0] == '\0' || e->nrcpts == 0) {
+	if (ipc_r_end(&r) < 0 || e->qid[0] == '\0' || e->nrcpts == 0 ||
+	    (e->trace_len > 0 && e->nrcpts != 1)) {
 		envelope_free(e);
 		return -1;
 	}

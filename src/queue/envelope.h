@@ -33,10 +33,21 @@ struct envelope {
 	char *headers;		/* header fields to prepend at delivery
 				 * (Authentication-Results:, ...), CRLF-ended */
 	uint32_t junk;		/* deliver into the Junk mailbox */
+	uint64_t trace_len;	/* the queue file starts with this many bytes
+				 * of envelope_local_trace() for rcpts[0]
+				 * (0: it starts with the message) */
 	struct envelope_rcpt *rcpts;
 	size_t nrcpts;
 };
 
+/* The header fields local delivery puts above the message for one
+ * recipient: Return-Path (RFC 5322 §3.6.7), Delivered-To, then headers
+ * (the verdict fields). The smtp process writes them at the top of the
+ * queue file of a message for one local recipient, so that delivery can
+ * hard-link the file into the mailbox instead of copying it; delivery
+ * writes them itself in front of a copy in every other case. */
+void envelope_local_trace(struct buf *out, const char *sender,
+			  const char *rcpt, const char *headers);
 void envelope_add_rcpt(struct envelope *e, const char *addr, uint32_t notify,
 		       const char *orcpt);
 void envelope_pack(const struct envelope *e, struct buf *out);

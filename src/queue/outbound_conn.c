@@ -442,11 +442,7 @@ static void job_sign(struct job *j)
 /* Open j's queue file for sending (and sign it): 0, or -1 (fd -1). */
 static int open_message(struct job *j)
 {
-	struct buf path = BUF_INIT;
-
-	spool_path(outbound_spool, j->qid, &path);
-	j->fd = open(path.ptr, O_RDONLY | O_CLOEXEC);
-	buf_free(&path);
+	j->fd = spool_open_message(outbound_spool, j->qid, j->meta.trace_len);
 	job_sign(j);
 	return j->fd >= 0 ? 0 : -1;
 }

@@ -172,14 +172,19 @@ int outbound_dkim_sign(int fd, time_t created, struct buf *out,
 {
 	struct buf h = BUF_INIT;
 	struct key_list l = { 0 };
+	off_t start = lseek(fd, 0, SEEK_CUR);	/* where the message starts */
 	int r = 0;
 
 	*domain_r = '\0';
+	if (start < 0) {
+		*error_r = "cannot read the queue file";
+		return -1;
+	}
 	/* only our domains have keys in mailkeep.db */
 	if (read_header(fd, &h) == 0 && from_domain(&h, domain_r) == 0) {
 		if (keys_of(domain_r, &l, error_r) < 0) {
 			r = -1;
-		} else if (l.n > 0 && lseek(fd, 0, SEEK_SET) == 0) {
+		} else if (l.n > 0 && lseek(fd, start, SEEK_SET) == start) {
 			r = sign_with(fd, created, domain_r, &l, out, error_r);
 		}
 	}
@@ -187,7 +192,7 @@ int outbound_dkim_sign(int fd, time_t created, struct buf *out,
 		*domain_r = '\0';
 	key_list_free(&l);
 	buf_free(&h);
-	if (lseek(fd, 0, SEEK_SET) != 0 && r == 0) {
+	if (lseek(fd, start, SEEK_SET) != start && r == 0) {
 		*error_r = "cannot rewind the queue file";
 		r = -1;
 	}

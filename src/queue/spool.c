@@ -24,7 +24,8 @@ static const char schema[] =
 	" qid TEXT PRIMARY KEY, sender TEXT NOT NULL, created INTEGER NOT NULL,"
 	" size INTEGER NOT NULL, body INTEGER, smtputf8 INTEGER, ret INTEGER,"
 	" envid TEXT, client_ip TEXT, helo TEXT, session TEXT, auth_user TEXT,"
-	" headers TEXT NOT NULL DEFAULT '', junk INTEGER NOT NULL DEFAULT 0);"
+	" headers TEXT NOT NULL DEFAULT '', junk INTEGER NOT NULL DEFAULT 0,"
+	" trace_len INTEGER NOT NULL DEFAULT 0);"
 	"CREATE TABLE IF NOT EXISTS recipients("
 	" qid TEXT NOT NULL REFERENCES messages(qid) ON DELETE CASCADE,"
 	" idx INTEGER NOT NULL, address TEXT NOT NULL, notify INTEGER,"
@@ -55,6 +56,23 @@ static int db_exec(struct spool *sp, const char *sql, const char **error_r)
 	return 0;
 }
 
+/* queue.db files made before messages.trace_len existed gain it. */
+static int add_trace_len(struct spool *sp, const char **error_r)
+{
+	sqlite3_stmt *st;
+	bool have = false;
+
+	if (sqlite3_prepare_v2(sp->db, "SELECT 1 FROM pragma_table_info('messages')"
+			       " WHERE name='trace_len'", -1, &st, NULL) != SQLITE_OK) {
+		*error_r = sqlite3_errmsg(sp->db);
+		return -1;
+	}
+	have = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return have ? 0 : db_exec(sp, "ALTER TABLE messages ADD COLUMN trace_len"
+				  " INTEGER NOT NULL DEFAULT 0", error_r);
+}
+
 int spool_open(struct spool **sp_r, const char *data_dir, const char **error_r)
 {
 	struct spool *sp = xcalloc(1, sizeof(*sp));
@@ -73,6 +91,7 @@ int spool_open(struct spool **sp_r, const char *data_dir, const char **error_r)
 		/* synchronous=FULL: a commit is on disk before we answer 250 */
 		/* temp_store: the sandbox allows files only in DATA */
 		if (db_exec(sp, schema, error_r) == 0 &&
+		    add_trace_len(sp, error_r) == 0 &&
 		    db_exec(sp, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
 			    " PRAGMA temp_store=MEMORY;", error_r) == 0) {
 			buf_free(&path);
@@ -104,6 +123,17 @@ void spool_path(struct spool *sp, const char *qid, struct buf *out)
 	buf_printf(out, "%s/%s", sp->dir, qid);
 }
 
+int spool_open_message(struct spool *sp, const char *qid, uint64_t trace_len)
+{
+	int fd = openat(sp->dirfd, qid, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0 && lseek(fd, (off_t)trace_len, SEEK_SET) != (off_t)trace_len) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
 /* Queue ids sort by arrival: microseconds in hex, then randomness. */
 static void make_qid(char qid[QUEUE_ID_MAX])
 {
@@ -123,7 +153,7 @@ int spool_create(struct spool *sp, char qid[QUEUE_ID_MAX], int *fd_r,
 	for (int tries = 0; tries < 5; tries++) {
 		make_qid(qid);
 		*fd_r = openat(sp->dirfd, qid,
-			       O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+			       O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (*fd_r >= 0)
 			return 0;
 		if (errno != EEXIST)
@@ -187,15 +217,15 @@ static int insert_env(struct spool *sp, const struct envelope *e, off_t size)
 
 	rc = sqlite3_prepare_v2(sp->db,
 		"INSERT INTO messages(qid,sender,created,size,body,smtputf8,ret,"
-		"envid,client_ip,helo,session,auth_user,headers,junk) "
-		"VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		"envid,client_ip,helo,session,auth_user,headers,junk,trace_len) "
+		"VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 		-1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return -1;
 	sqlite3_bind_text(st, 1, e->qid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, e->sender, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)size);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)(size - (off_t)e->trace_len));
 	sqlite3_bind_int(st, 5, (int)e->body);
 	sqlite3_bind_int(st, 6, (int)e->smtputf8);
 	sqlite3_bind_int(st, 7, (int)e->ret);
@@ -206,6 +236,7 @@ static int insert_env(struct spool *sp, const struct envelope *e, off_t size)
 	sqlite3_bind_text(st, 12, e->auth_user, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 13, e->headers ? e->headers : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 14, (int)e->junk);
+	sqlite3_bind_int64(st, 15, (sqlite3_int64)e->trace_len);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
@@ -238,7 +269,8 @@ int spool_commit(struct spool *sp, struct envelope **envs, size_t n, bool *ok,
 	size_t good = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		ok[i] = file_size(sp, envs[i]->qid, &sizes[i]) == 0;
+		ok[i] = file_size(sp, envs[i]->qid, &sizes[i]) == 0 &&
+			(uint64_t)sizes[i] >= envs[i]->trace_len;
 		good += ok[i];
 	}
 	/* One syncfs makes every file of the batch durable, data and names
@@ -302,7 +334,7 @@ int spool_load(struct spool *sp, const char *qid, struct spool_msg *m,
 	memset(m, 0, sizeof(*m));
 	str_copy(m->qid, sizeof(m->qid), qid);
 	if (sqlite3_prepare_v2(sp->db, "SELECT sender, created, session, headers, "
-			       "junk FROM messages WHERE qid=?", -1, &st,
+			       "junk, trace_len FROM messages WHERE qid=?", -1, &st,
 			       NULL) != SQLITE_OK) {
 		*error_r = sqlite3_errmsg(sp->db);
 		return -1;
@@ -318,6 +350,7 @@ int spool_load(struct spool *sp, const char *qid, struct spool_msg *m,
 	m->session = xstrdup((const char *)sqlite3_column_text(st, 2));
 	m->headers = xstrdup((const char *)sqlite3_column_text(st, 3));
 	m->junk = sqlite3_column_int(st, 4) != 0;
+	m->trace_len = (uint64_t)sqlite3_column_int64(st, 5);
 	sqlite3_finalize(st);
 	if (sqlite3_prepare_v2(sp->db, "SELECT idx, address, status FROM "
 			       "recipients WHERE qid=? AND status=0 ORDER BY idx",
@@ -545,7 +578,7 @@ int spool_meta_load(struct spool *sp, const char *qid, struct spool_meta *m,
 	memset(m, 0, sizeof(*m));
 	if (sqlite3_prepare_v2(sp->db, "SELECT sender, created, size, body, "
 			       "smtputf8, ret, envid, auth_user, EXISTS(SELECT 1 "
-			       "FROM delay_notices d WHERE d.qid=m.qid) FROM "
+			       "FROM delay_notices d WHERE d.qid=m.qid), trace_len FROM "
 			       "messages m WHERE qid=?", -1, &st, NULL) != SQLITE_OK) {
 		*error_r = sqlite3_errmsg(sp->db);
 		return -1;
@@ -565,6 +598,7 @@ int spool_meta_load(struct spool *sp, const char *qid, struct spool_meta *m,
 	m->envid = col_dup(st, 6);
 	m->auth_user = col_dup(st, 7);
 	m->delay_noticed = sqlite3_column_int(st, 8) != 0;
+	m->trace_len = (uint64_t)sqlite3_column_int64(st, 9);
 	sqlite3_finalize(st);
 	return 0;
 }

@@ -33,6 +33,9 @@ int spool_create(struct spool *sp, char qid[QUEUE_ID_MAX], int *fd_r,
 void spool_discard(struct spool *sp, const char *qid);
 /* Path of a message file into out. */
 void spool_path(struct spool *sp, const char *qid, struct buf *out);
+/* The message file opened for reading, positioned at the message (past
+ * the trace_len bytes of local trace): a descriptor, or -1. */
+int spool_open_message(struct spool *sp, const char *qid, uint64_t trace_len);
 
 /* Group commit: make every envelope's file durable, then insert all
  * envelopes in one transaction. ok[i] says which succeeded. */
@@ -56,6 +59,8 @@ struct spool_msg {
 	char *session;
 	char *headers;		/* prepended at delivery */
 	bool junk;
+	uint64_t trace_len;	/* the file starts with the local trace for
+				 * recipient 0 (envelope.h), this long */
 	struct spool_rcpt *rcpts;	/* the pending ones */
 	size_t nrcpts;
 };
@@ -105,6 +110,7 @@ struct spool_meta {
 	char *envid;
 	char *auth_user;	/* "" unless submitted by one of our accounts */
 	bool delay_noticed;	/* the delay notice went out */
+	uint64_t trace_len;	/* bytes before the message in the file */
 };
 
 /* Remote recipients with next_try <= now, by queue id then index (at most

@@ -71,7 +71,7 @@ static int load_rcpts(struct spool *sp, struct qinfo_msg *m, const char **error_
 }
 
 #define MSG_COLUMNS "SELECT qid, size, created, sender, EXISTS(SELECT 1 FROM " \
-	"holds h WHERE h.qid=m.qid), headers FROM messages m "
+	"holds h WHERE h.qid=m.qid), headers, trace_len FROM messages m "
 
 /* The message of the current row of st (MSG_COLUMNS). */
 static int row_msg(struct spool *sp, sqlite3_stmt *st, struct qinfo_msg *m,
@@ -120,13 +120,13 @@ int spool_admin_list(struct spool *sp, spool_admin_cb *cb, void *arg,
 
 /* The header section of the queue file (up to the empty line), at most
  * max bytes; cut after the last whole line when longer. */
-static void file_headers(struct spool *sp, const char *qid, size_t max,
-			 struct buf *out)
+static void file_headers(struct spool *sp, const char *qid, uint64_t trace_len,
+			 size_t max, struct buf *out)
 {
 	struct buf b = BUF_INIT;
 	const char *end;
 	size_t n;
-	int fd = openat(sp->dirfd, qid, O_RDONLY | O_CLOEXEC);
+	int fd = spool_open_message(sp, qid, trace_len);
 
 	if (fd < 0)
 		return;
@@ -154,6 +154,7 @@ int spool_admin_show(struct spool *sp, const char *qid, struct qinfo_msg *m,
 		     const char **error_r)
 {
 	struct buf h = BUF_INIT;
+	uint64_t trace_len;
 	sqlite3_stmt *st;
 	int rc;
 
@@ -170,6 +171,7 @@ int spool_admin_show(struct spool *sp, const char *qid, struct qinfo_msg *m,
 	}
 	/* fields added at delivery first, as the recipient will see them */
 	buf_appends(&h, col_text(st, 5));
+	trace_len = (uint64_t)sqlite3_column_int64(st, 6);
 	rc = row_msg(sp, st, m, error_r);
 	sqlite3_finalize(st);
 	if (rc < 0) {
@@ -178,7 +180,7 @@ int spool_admin_show(struct spool *sp, const char *qid, struct qinfo_msg *m,
 	}
 	if (h.len > QINFO_HEADERS_MAX)
 		h.len = 0;
-	file_headers(sp, qid, QINFO_HEADERS_MAX - h.len, &h);
+	file_headers(sp, qid, trace_len, QINFO_HEADERS_MAX - h.len, &h);
 	free(m->headers);
 	m->headers = xstrdup(buf_cstr(&h));
 	buf_free(&h);

@@ -49,6 +49,7 @@ void smtp_transaction_reset(struct smtp_session *s)
 	s->have_mail = false;
 	memset(&s->mail, 0, sizeof(s->mail));
 	envelope_free(&s->env);
+	s->nlocal = 0;
 	s->bdat_active = false;
 	s->bdat_failed = false;
 	s->bdat_fail_reply = NULL;
@@ -181,6 +182,7 @@ void smtp_cmd_rcpt_result(struct smtp_session *s, uint32_t status,
 	switch (status) {
 	case RCPT_OK:
 		rcpt_accept(s, buf_cstr(&addr));
+		s->nlocal++;
 		break;
 	case RCPT_NOT_LOCAL:
 		if (smtp_server_relay_allowed(s)) {

@@ -18,7 +18,11 @@
 #include "smtp/smtp_checks.h"
 #include "smtp/smtp_spares.h"
 
-#define SMTP_WRITE_CHUNK (64 * 1024)	/* decoded bytes buffered per write */
+/* Decoded bytes held before a write. A message up to this size is written
+ * in one go once its verdict is known, with the local trace on top when
+ * it has one local recipient (envelope_local_trace: delivery then links
+ * the queue file into the mailbox instead of copying it). */
+#define SMTP_HOLD (256 * 1024)
 #define SMTP_MAX_HEADER (1024 * 1024)	/* the header section of a message */
 
 /* Take a message file in hand, or ask the queue for one (the reply then
@@ -78,12 +82,13 @@ static void received_header(struct smtp_session *s, struct buf *h)
 	buf_printf(h, ";\r\n\t%s\r\n", date);
 }
 
-static void flush_out(struct smtp_session *s)
+static void write_file(struct smtp_session *s, const char *p, size_t len)
 {
 	size_t off = 0;
 
-	while (off < s->out.len && !s->write_failed) {
-		ssize_t n = write(s->msg_fd, s->out.ptr + off, s->out.len - off);
+	s->written = true;
+	while (off < len && !s->write_failed) {
+		ssize_t n = write(s->msg_fd, p + off, len - off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -94,7 +99,29 @@ static void flush_out(struct smtp_session *s)
 		}
 		off += (size_t)n;
 	}
+}
+
+static void flush_out(struct smtp_session *s)
+{
+	write_file(s, s->out.ptr, s->out.len);
 	buf_reset(&s->out);
+}
+
+/* The rest of the message into the file; a message still all in hand
+ * for one local recipient gets the local trace on top. */
+static void write_rest(struct smtp_session *s)
+{
+	if (!s->written && s->env.nrcpts == 1 && s->nlocal == 1) {
+		struct buf top = BUF_INIT;
+		envelope_local_trace(&top, s->env.sender, s->env.rcpts[0].addr,
+				     s->env.headers);
+		write_file(s, top.ptr, top.len);
+		s->env.trace_len = top.len;
+		buf_free(&top);
+	}
+	flush_out(s);
+	if (s->out.cap > SMTP_HOLD)	/* idle sessions stay small */
+		buf_free(&s->out);
 }
 
 void smtp_msg_file(struct smtp_session *s, int fd, const char *qid)
@@ -116,7 +143,7 @@ void smtp_msg_file(struct smtp_session *s, int fd, const char *qid)
 	}
 	s->msg_fd = fd;
 	str_copy(s->env.qid, sizeof(s->env.qid), qid);
-	s->write_failed = false;
+	s->written = s->write_failed = false;
 	lim.max_line = proc_cfg.smtp_max_text_line;
 	lim.max_size = proc_cfg.smtp_max_message_size;
 	lim.bare = proc_cfg.smtp_bare_newline == BARE_NEWLINE_REJECT ?
@@ -223,7 +250,7 @@ size_t smtp_msg_feed(struct smtp_session *s, const char *in, size_t len)
 	route(s, s->chunk.ptr, s->chunk.len);
 	if (s->state == SMTP_ST_BDAT)
 		s->bdat_left -= used;
-	if (s->out.len >= SMTP_WRITE_CHUNK)
+	if (s->out.len >= SMTP_HOLD)
 		flush_out(s);
 	if (s->state == SMTP_ST_DATA && s->data.done)
 		smtp_msg_end(s);
@@ -299,6 +326,11 @@ static void finish(struct smtp_session *s)
 	free(s->env.headers);
 	s->env.headers = buf_detach(&v.headers);
 	s->env.junk = v.junk;
+	write_rest(s);
+	if (s->write_failed) {
+		refuse(s, refusal(s));
+		return;
+	}
 	commit(s);
 }
 
@@ -335,7 +367,6 @@ void smtp_msg_end(struct smtp_session *s)
 		buf_reset(&s->hdr);
 		s->in_header = false;
 	}
-	flush_out(s);
 	no = refusal(s);
 	if (no != NULL) {
 		refuse(s, no);

@@ -87,6 +87,7 @@ struct smtp_session {
 	struct smtp_mail_args mail;
 	struct envelope env;
 	struct smtp_rcpt_args pending_rcpt;	/* while WAIT_RCPT */
+	size_t nlocal;			/* recipients in our domains */
 	bool pending_bdat_last;
 
 	struct smtp_checks *checks;	/* SPF/DKIM/DMARC state, or NULL */
@@ -99,6 +100,7 @@ struct smtp_session {
 	bool in_header;
 	bool header_too_big;
 	struct buf out;			/* decoded bytes not yet written */
+	bool written;			/* some of them are in the file */
 	bool write_failed;
 	uint64_t bdat_left;		/* bytes of the current chunk */
 	bool bdat_last;

@@ -6,6 +6,9 @@
  * every tmp/ file (it is fsync of every file of the file system), then the
  * renames into new/, an fsync of each new/ directory touched, and the
  * commit. So a file only ever appears in new/ with its data on disk. A
+ * source file that is durable already (the queue file, whose trace makes
+ * it the message as delivered) is hard-linked into new/ at once instead:
+ * nothing to write, nothing to syncfs. A
  * crash anywhere leaves either a stale tmp/ file (removed by the next
  * reconcile) or a file in new/ whose row was not committed (adopted by the
  * next reconcile, or by the redelivery of its key, which then returns 0):
@@ -285,28 +288,46 @@ static bool cache_of(struct store *st, const char *path, struct store_cache *c)
 	return ok;
 }
 
-/* tmp/ file and index row; store_sync syncs and renames it into new/. */
+/* The durable source file linked straight into new/ (no data to write or
+ * sync; the name is made durable with the batch's directory fsyncs):
+ * true when done. */
+static bool link_source(const struct store_delivery *d,
+			const struct delivery_paths *p)
+{
+	if (d->src_path == NULL || d->prefix_len > 0 || d->src_off > 0)
+		return false;
+	if (link(d->src_path, buf_cstr(&p->new)) == 0)
+		return true;
+	/* e.g. EXDEV (the queue on another file system), EMLINK, EPERM */
+	log_debug("event=store op=link path=%s error=%s action=copy",
+		  buf_cstr(&p->new), strerror(errno));
+	return false;
+}
+
+/* The message file (linked into new/, or written to tmp/ for store_sync
+ * to sync and rename) and its index row. */
 static int write_new(struct store *st, int64_t mailbox_id,
 		     const struct store_delivery *d, struct delivery_paths *p,
 		     uint32_t *uid_r, const char **error_r)
 {
 	bool keyed = d->delivery_key != NULL;
+	bool linked = link_source(d, p);
+	const char *file = buf_cstr(linked ? &p->new : &p->tmp);
 	struct store_cache c;
 	int ret;
 
-	if (store_maildir_write(buf_cstr(&p->tmp), !keyed, d, error_r) < 0)
+	if (!linked && store_maildir_write(file, !keyed, d, error_r) < 0)
 		return -1;
 	store_cache_init(&c);
 	ret = index_add(st, mailbox_id, buf_cstr(&p->name), d->delivery_key,
 			d->prefix_len + d->src_len, d->internaldate,
-			cache_of(st, buf_cstr(&p->tmp), &c) ? &c : NULL, uid_r,
-			error_r);
+			cache_of(st, file, &c) ? &c : NULL, uid_r, error_r);
 	store_cache_free(&c);
 	if (ret < 0) {
-		unlink(buf_cstr(&p->tmp));
+		unlink(file);
 		return -1;
 	}
-	batch_add(st, buf_cstr(&p->new), buf_cstr(&p->tmp), keyed, true,
+	batch_add(st, buf_cstr(&p->new), linked ? NULL : file, keyed, true,
 		  buf_cstr(&p->newdir));
 	return 1;
 }

@@ -54,6 +54,13 @@ struct store_delivery {
 	int src_fd;			/* the message source (the queue file) */
 	uint64_t src_off;
 	uint64_t src_len;
+	const char *src_path;		/* or NULL. With no prefix and the whole
+					   file as the source (src_off 0), the
+					   file of this name is hard-linked into
+					   the mailbox instead of copied: its data
+					   must already be durable (fsynced), and
+					   it must never be rewritten. A copy is
+					   made where a link cannot be. */
 	time_t internaldate;		/* > 0; must be the same on every
 					   redelivery of a key (it is part of the
 					   file name), e.g. the queue arrival time */

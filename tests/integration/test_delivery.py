@@ -115,6 +115,28 @@ def test_db_alias_to_remote_is_accepted(three):
     assert f"queue={qid} to=<fwd@example.org> status=failed" not in three.log()
 
 
+def test_one_and_two_recipients_get_the_same_layout(three):
+    """A message for one local recipient is written by smtp with the local
+    trace on top and its queue file is linked into the mailbox; with two
+    recipients each mailbox gets a copy behind its own trace. Either way
+    the file starts with Return-Path and Delivered-To, once each, then the
+    verdict fields (Authentication-Results:, Received-SPF:), then our
+    Received:."""
+    _, one = deliver(three, ["alice@example.org"])
+    _, two = deliver(three, ["alice@example.org", "bob@example.net"])
+    for tag, who in ((one, "alice@example.org"), (two, "alice@example.org"),
+                     (two, "bob@example.net")):
+        m = [m for m in three.messages(who) if tag.encode() in m][0]
+        top = f"Return-Path: <{SENDER}>\r\nDelivered-To: {who}\r\n".encode()
+        assert m.startswith(top), m[:300]
+        assert m.count(b"Return-Path:") == 1 and m.count(b"Delivered-To:") == 1
+        rest = m[len(top):]
+        assert rest.startswith(b"Authentication-Results: mx.example.org;"), m[:400]
+        assert rest.index(b"\r\nReceived-SPF: ") < \
+            rest.index(b"\r\nReceived: from client.remote.test"), m[:600]
+        assert m.endswith(f"body of {tag}\r\n".encode())
+
+
 def test_catch_all(three):
     three.cli("alias", "add", "@example.net", "carol@example.org")
     _, tag = deliver(three, ["whoever@example.net"])

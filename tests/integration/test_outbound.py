@@ -140,6 +140,28 @@ def test_5xx_bounces_to_sender(world):
     assert b"Subject: unknown-user" in bounce       # the original's headers
 
 
+def test_alias_forward_leaves_the_local_trace_behind(world):
+    """One local recipient: A's queue file starts with the local trace for
+    it (Return-Path, Delivered-To: fwd@a.test). The alias forwards the
+    message: what B receives, and the bounce for the address B refuses,
+    carry the message without that trace."""
+    a, b, port = world()
+    a.cli("alias", "add", "fwd@a.test", "bob@b.test", "nobody@b.test")
+    submit(a, ["fwd@a.test"], message("forwarded", to="fwd@a.test"))
+    got = b.wait_messages("bob@b.test", 1)
+    assert len(got) == 1, a.log()[-4000:]
+    assert got[0].startswith(b"Return-Path: <alice@a.test>\r\n"
+                             b"Delivered-To: bob@b.test\r\n"), got[0][:300]
+    assert got[0].count(b"Return-Path:") == 1
+    assert got[0].count(b"Delivered-To:") == 1
+    bounces = a.wait_messages("alice@a.test", 1)
+    assert len(bounces) == 1, a.log()[-4000:]
+    assert b"Final-Recipient: rfc822; nobody@b.test" in bounces[0]
+    assert b"Subject: forwarded" in bounces[0]
+    assert b"Delivered-To: fwd@a.test" not in bounces[0]
+    assert bounces[0].count(b"Return-Path:") == 1     # the bounce's own
+
+
 def test_mixed_recipients_one_transaction(world):
     a, b, port = world()
     submit(a, ["bob@b.test", "nobody@b.test"], message("mixed"))

@@ -20,6 +20,8 @@ struct fixture_msg {
 	size_t nrcpts;
 	unsigned notify;	/* DSN NOTIFY and ORCPT of the first recipient */
 	const char *orcpt;
+	const char *trace;	/* NULL, or the local trace written before
+				 * body (one recipient only) */
 };
 
 /* mkdtemp(dir), then dir/queue and dir/queue/msg. */
@@ -46,6 +48,10 @@ static inline void fixture_spool_commit(struct spool *sp,
 
 	memset(&e, 0, sizeof(e));
 	CHECK(spool_create(sp, e.qid, &fd, &why) == 0);
+	if (m->trace != NULL) {
+		e.trace_len = strlen(m->trace);
+		CHECK(write(fd, m->trace, e.trace_len) == (ssize_t)e.trace_len);
+	}
 	CHECK(write(fd, m->body, strlen(m->body)) == (ssize_t)strlen(m->body));
 	close(fd);
 	e.sender = xstrdup(m->sender);

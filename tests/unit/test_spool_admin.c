@@ -108,7 +108,7 @@ static void queue_remote(struct spool *sp, char qid[QUEUE_ID_MAX])
 	static const char *const rcpt[] = { "bob@b.test" };
 	static const struct fixture_msg m = {
 		"Subject: t\r\nX-A: 1\r\n\r\nbody\r\n", "alice@a.test", "",
-		"", "Received: by us\r\n", 0, rcpt, 1, 0, NULL
+		"", "Received: by us\r\n", 0, rcpt, 1, 0, NULL, NULL
 	};
 	const char *why = NULL;
 
@@ -223,6 +223,47 @@ TEST(qid_syntax)
 }
 
 /* A queue.db made before holds existed opens, and hold works on it. */
+/* A queue file that starts with the local trace: every reader starts
+ * past it, and the size is the message's. */
+TEST(trace_is_skipped)
+{
+	static const char trace[] = "Return-Path: <a@a.test>\r\n"
+				    "Delivered-To: b@a.test\r\nX-V: 1\r\n";
+	static const char *const rcpts[] = { "b@a.test" };
+	struct fixture_msg f = {
+		.body = "Subject: s\r\n\r\nbody\r\n", .trace = trace,
+		.sender = "a@a.test", .envid = "", .auth_user = "",
+		.headers = "X-V: 1\r\n", .rcpts = rcpts, .nrcpts = 1,
+	};
+	char qid[QUEUE_ID_MAX], back[64];
+	struct spool *sp = NULL;
+	struct spool_meta meta;
+	struct spool_msg msg;
+	struct qinfo_msg m;
+	const char *why = NULL;
+	int fd;
+
+	CHECK(spool_open(&sp, dir, &why) == 0);
+	fixture_spool_commit(sp, &f, qid);
+	CHECK(spool_meta_load(sp, qid, &meta, &why) == 0);
+	CHECK(meta.trace_len == strlen(trace) && meta.size == strlen(f.body));
+	spool_meta_free(&meta);
+	CHECK(spool_load(sp, qid, &msg, &why) == 0);
+	CHECK(msg.trace_len == strlen(trace));
+	spool_msg_free(&msg);
+	fd = spool_open_message(sp, qid, strlen(trace));
+	CHECK(fd >= 0 && read(fd, back, sizeof(back)) == (ssize_t)strlen(f.body));
+	CHECK(memcmp(back, f.body, strlen(f.body)) == 0);
+	close(fd);
+	CHECK(spool_admin_show(sp, qid, &m, &why) == 1);
+	/* the verdict fields once (from queue.db), then the file's header */
+	CHECK(strcmp(m.headers, "X-V: 1\r\nSubject: s\r\n") == 0);
+	CHECK(m.size == strlen(f.body));
+	qinfo_free(&m);
+	CHECK(spool_admin_delete(sp, qid, &why) == 1);
+	spool_close(sp);
+}
+
 TEST(old_schema)
 {
 	static const char old[] =
@@ -252,6 +293,9 @@ TEST(old_schema)
 	sqlite3_close(db);
 	CHECK(spool_open(&sp, odir, &why) == 0);
 	if (sp != NULL) {
+		struct qinfo_msg m;
+		CHECK(spool_admin_show(sp, "00aa", &m, &why) == 1);	/* trace_len 0 */
+		qinfo_free(&m);
 		CHECK(due_now(sp) == 1);
 		CHECK(spool_admin_hold(sp, "00aa", true, &why) == 1);
 		CHECK(due_now(sp) == 0);
@@ -273,6 +317,7 @@ int main(void)
 	fixture_spool_dirs(dir);
 	RUN(hold_flush_release_delete);
 	RUN(flush_makes_due);
+	RUN(trace_is_skipped);
 	RUN(old_schema);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

@@ -17,7 +17,7 @@ static void queue_msg(struct spool *sp, const char *sender, const char *const *r
 {
 	const struct fixture_msg m = {
 		"Subject: t\r\n\r\nx\r\n", sender, "env-1", "alice@a.test", "",
-		1, rcpts, n, 4, "rfc822;x@b.test"
+		1, rcpts, n, 4, "rfc822;x@b.test", NULL
 	};
 	const char *why = NULL;
 

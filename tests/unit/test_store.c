@@ -476,6 +476,62 @@ TEST(deliver_large_from_memfd)
 	free(dir);
 }
 
+/* A durable source named by src_path is linked, not copied: same inode
+ * (two links until the source goes), the right size in the index; a
+ * second account gets a link too, the same key again adopts. With a
+ * prefix the source is copied whatever src_path says. */
+TEST(deliver_links_a_whole_source)
+{
+	char *dir = new_tmpdir(), name[300];
+	struct store *st = NULL, *st2 = NULL;
+	const char *error = NULL;
+	struct buf b = BUF_INIT, src = BUF_INIT;
+	int fd = src_fd(dir);
+	struct store_delivery d = delivery("INBOX", "ln.1", fd);
+	struct stat s_src, s_new;
+	uint32_t uid = 0;
+
+	buf_printf(&src, "%s/queue-file", dir);
+	d.prefix = NULL;
+	d.prefix_len = 0;
+	d.src_off = 0;
+	d.src_len = strlen(body);
+	d.src_path = buf_cstr(&src);
+	CHECK_INTEQ(store_open(&st, dir, 1, true, &error), 0);
+	CHECK_INTEQ(store_open(&st2, dir, 2, true, &error), 0);
+	CHECK_INTEQ(store_deliver(st, &d, &uid, &error), 1);
+	d.delivery_key = "ln.2";
+	CHECK_INTEQ(store_deliver(st2, &d, &uid, &error), 1);
+	CHECK_INTEQ(store_sync(st, &error), 0);
+	CHECK_INTEQ(store_sync(st2, &error), 0);
+	CHECK_INTEQ(count_entries(apath(&b, dir, 1, "Maildir/tmp")), 0);
+	first_entry(apath(&b, dir, 1, "Maildir/new"), name, sizeof(name));
+	buf_reset(&b);
+	buf_printf(&b, "%s/accounts/1/Maildir/new/%s", dir, name);
+	CHECK(stat(buf_cstr(&src), &s_src) == 0 && stat(buf_cstr(&b), &s_new) == 0);
+	CHECK(s_src.st_ino == s_new.st_ino && s_src.st_nlink == 3);
+	CHECK_INTEQ(sql_int(dir, 1, "SELECT size FROM messages WHERE delivery_key = 'ln.1'"),
+		    strlen(body));
+	d.delivery_key = "ln.1";	/* redelivery of the same key */
+	CHECK_INTEQ(store_deliver(st, &d, &uid, &error), 0);
+	CHECK_INTEQ(store_sync(st, &error), 0);
+	CHECK_INTEQ(count(st, "INBOX"), 1);
+	/* a prefix: a copy */
+	d = delivery("INBOX", "cp.1", fd);
+	d.src_path = buf_cstr(&src);
+	CHECK_INTEQ(store_deliver(st, &d, &uid, &error), 1);
+	CHECK_INTEQ(store_sync(st, &error), 0);
+	CHECK(stat(buf_cstr(&src), &s_src) == 0 && s_src.st_nlink == 3);
+	CHECK_INTEQ(count(st, "INBOX"), 2);
+	store_close(st);
+	store_close(st2);
+	close(fd);
+	buf_free(&b);
+	buf_free(&src);
+	rm_rf(dir);
+	free(dir);
+}
+
 TEST(deliver_same_key_twice)
 {
 	char *dir = new_tmpdir();
