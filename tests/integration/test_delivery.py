@@ -113,6 +113,12 @@ def test_db_alias_to_remote_is_accepted(three):
     assert len(three.wait_messages("alice@example.org", 1)) == 1
     assert copies(three, "alice@example.org", tag) == 1
     assert f"queue={qid} to=<fwd@example.org> status=failed" not in three.log()
+    # one local recipient (fwd@): alice's file is the queue file itself,
+    # hard-linked (the queue keeps its name while the remote copy waits)
+    queue_file = os.stat(os.path.join(three.data, "queue", "msg", qid))
+    mine = os.stat(three.maildir_files("alice@example.org")[0])
+    assert (mine.st_ino, mine.st_nlink) == (queue_file.st_ino, 2)
+    assert (mine.st_mode & 0o777) == 0o600
 
 
 def test_one_and_two_recipients_get_the_same_layout(three):
