@@ -1102,6 +1102,7 @@ int main(void)
 	RUN(create_layout);
 	RUN(deliver_count_content);
 	RUN(deliver_large_from_memfd);
+	RUN(deliver_links_a_whole_source);
 	RUN(deliver_same_key_twice);
 	RUN(crash_file_without_row);
 	RUN(redeliver_after_abandoned_batch);
