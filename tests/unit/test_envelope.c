@@ -1,5 +1,6 @@
 /* Unit tests for src/queue/envelope.c: the envelope the smtp process hands
  * the queue (MSG_QUEUE_COMMIT) and the local trace both write. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,7 +11,7 @@
 static void sample(struct envelope *e, size_t nrcpts, uint64_t trace_len)
 {
 	memset(e, 0, sizeof(*e));
-	strcpy(e->qid, "0005f1e2a3b4c5d6e7f");
+	snprintf(e->qid, sizeof(e->qid), "%s", "0005f1e2a3b4c5d6e7f");
 	e->sender = strdup("alice@a.test");
 	e->body = 2;
 	e->smtputf8 = 1;
