@@ -175,6 +175,7 @@ static void deliver_rcpt(const struct spool_msg *m, const struct spool_rcpt *r,
 			 struct outcome *o)
 {
 	bool whole = m->trace_len > 0 && r->idx == 0;
+	uint64_t skip = whole ? 0 : m->trace_len;	/* the file's trace */
 	struct resolve_result res;
 	const char *why = NULL;
 	struct buf prefix = BUF_INIT, key = BUF_INIT;
@@ -199,8 +200,7 @@ static void deliver_rcpt(const struct spool_msg *m, const struct spool_rcpt *r,
 		struct store_delivery d = {
 			.mailbox = m->junk ? "Junk" : "INBOX",
 			.prefix = prefix.ptr, .prefix_len = prefix.len,
-			.src_fd = fd, .src_off = whole ? 0 : m->trace_len,
-			.src_len = size - (whole ? 0 : m->trace_len),
+			.src_fd = fd, .src_off = skip, .src_len = size - skip,
 			.src_path = whole ? path : NULL,
 			.internaldate = m->created,
 		};

@@ -15,8 +15,9 @@
 #define OUTBOUND_DKIM_HEADER_MAX (256 * 1024)
 
 /* Append the DKIM-Signature fields for the message in fd (read from the
- * descriptor's offset, where the message starts, and left there) to out. 0 also when there is nothing to
- * sign with (*domain_r "" then); -1 with *error_r: sent unsigned. */
+ * descriptor's offset, where the message starts, and left there) to out.
+ * 0 also when there is nothing to sign with (*domain_r "" then); -1 with
+ * *error_r: sent unsigned. */
 int outbound_dkim_sign(int fd, time_t created, struct buf *out,
 		       char domain_r[256], const char **error_r);
 void outbound_dkim_shutdown(void);

@@ -8,11 +8,10 @@
  * commit. So a file only ever appears in new/ with its data on disk. A
  * source file that is durable already (the queue file, whose trace makes
  * it the message as delivered) is hard-linked into new/ at once instead:
- * nothing to write, nothing to syncfs. A
- * crash anywhere leaves either a stale tmp/ file (removed by the next
- * reconcile) or a file in new/ whose row was not committed (adopted by the
- * next reconcile, or by the redelivery of its key, which then returns 0):
- * exactly once.
+ * nothing to write, nothing to syncfs. A crash anywhere leaves either a
+ * stale tmp/ file (removed by the next reconcile) or a file in new/ whose
+ * row was not committed (adopted by the next reconcile, or by the
+ * redelivery of its key, which then returns 0): exactly once.
  *
  * The batch holds the index write lock from its first store_deliver to
  * store_sync, so other processes (IMAP) wait for it: sync promptly.
