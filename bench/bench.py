@@ -20,6 +20,7 @@ import threading
 import time
 
 from benchenv import env_int, env_ints
+import memfloor
 from servers import (RCPT, Mailkeep, Postfix, count_files, list_files,
                      memory_kib, memory_of, process_name)
 
@@ -298,6 +299,14 @@ def print_targets(result):
     print(f"  all mailkeep processes < 10 MB RSS idle: {idle / 1024:.1f} MB "
           f"(PSS {result['memory']['idle_after_start']['mailkeep']['pss_kib'] / 1024:.1f} MB)"
           f"  {verdict}")
+    fl = result["memory"].get("floor", {})
+    if "error" in fl:
+        print(f"  floor: not measured ({fl['error']})")
+    elif fl:
+        parts = [f"{n} {m['rss']}" for n, m in fl["per_program"].items()]
+        print(f"  floor: programs linked with the same libraries that only "
+              f"pause(): {fl['rss_kib'] / 1024:.1f} MB summed RSS over the "
+              f"same processes (KiB: {', '.join(parts)})")
 
 
 def build_options(binary):
@@ -371,6 +380,10 @@ def run_all(servers, result):
     time.sleep(IDLE_SETTLE)
     result["memory"] = {"idle_after_start": {s.name: idle_memory(s)
                                              for s in servers}}
+    mk = servers[0]
+    names = [p["name"] for p in
+             result["memory"]["idle_after_start"][mk.name]["per_process"]]
+    result["memory"]["floor"] = memfloor.floor(os.path.dirname(mk.bin), names)
     for s in servers:
         print(f"bench: warm-up {s.name} ({CFG['warmup']} messages)", flush=True)
         w = run_point(s, 8, 4096, CFG["warmup"])
