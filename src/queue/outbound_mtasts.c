@@ -8,7 +8,10 @@
  *                                       a still-fresh cached policy is kept
  *   no (valid) TXT record               a fresh cached policy is kept, else none
  *
- * Jobs to one domain share one fetch in flight. Under mode enforce, MX
+ * A cached policy in use is also fetched again in the background when
+ * mtasts_refresh_due() says so (§5.1: keep it warm), at most once an hour
+ * per domain while those fetches fail. Jobs to one domain share one fetch
+ * in flight. Under mode enforce, MX
  * hosts the policy does not list are dropped (§4.1) and TLS verified
  * against [outbound] ca_file with the MX host name is required (§4.2),
  * where DANE does not apply (§2: DANE wins, outbound_dane.c asks us
@@ -31,6 +34,8 @@
 
 /* Addresses of mta-sts.DOMAIN handed to libcurl, at most. */
 #define MTASTS_ADDRS_MAX 8
+/* Seconds before a failed background refresh of a domain is tried again. */
+#define REFRESH_RETRY 3600
 
 struct sts_fetch;
 
@@ -53,10 +58,20 @@ struct sts_fetch {
 	char *addrs[MTASTS_ADDRS_MAX + 1];	/* NULL-terminated */
 	size_t naddrs, dns_pending;
 	bool started;
+	bool refresh;		/* started to refresh a cached policy */
 	struct mtasts_fetch *fetch;
 };
 
+/* The domains whose policy was refreshed in the last REFRESH_RETRY
+ * seconds without success (or is being refreshed). */
+struct sts_attempt {
+	struct sts_attempt *next;
+	time_t at;
+	char domain[];
+};
+
 static struct sts_fetch *fetches;
+static struct sts_attempt *attempts;
 
 /* ---- applying a policy ---- */
 
@@ -150,6 +165,75 @@ static void fetch_failed(struct sts_fetch *f, struct job *j, const char *why)
 	spool_mtasts_free(&c);
 }
 
+/* ---- background refresh (§5.1) ---- */
+
+/* Drop the attempts older than REFRESH_RETRY and, with forget, domain's. */
+static bool attempt_recent(const char *domain, time_t now, bool forget)
+{
+	struct sts_attempt **p = &attempts, *a;
+	bool recent = false;
+
+	while ((a = *p) != NULL) {
+		bool mine = strcmp(a->domain, domain) == 0;
+		if (now - a->at >= REFRESH_RETRY || (mine && forget)) {
+			*p = a->next;
+			free(a);
+			continue;
+		}
+		recent |= mine;
+		p = &a->next;
+	}
+	return recent;
+}
+
+static void refresh_done(const struct sts_fetch *f, bool ok, const char *why)
+{
+	if (ok) {
+		attempt_recent(f->domain, time(NULL), true);
+		log_info("event=mta-sts domain=%s id=%s status=refreshed",
+			 f->domain, f->id);
+	} else {
+		log_warn("event=mta-sts domain=%s id=%s status=refresh-failed "
+			 "reason=\"%s\" action=\"the cached policy applies until "
+			 "it expires; tried again in an hour\"", f->domain, f->id,
+			 why != NULL ? why : "invalid policy");
+	}
+}
+
+static void fetch_resolve(struct sts_fetch *f);
+
+/* The policy of j's domain in the cache c, about to be used: fetch it
+ * again without making j wait, when due and not tried lately. */
+static void refresh_maybe(const struct job *j, const struct spool_mtasts *c)
+{
+	time_t now = time(NULL);
+	struct sts_attempt *a;
+	struct sts_fetch *f;
+
+	if (!mtasts_refresh_due(c->fetched, c->expires, now) ||
+	    attempt_recent(j->domain, now, false))
+		return;
+	for (f = fetches; f != NULL; f = f->next)
+		if (strcmp(f->domain, j->domain) == 0)
+			return;		/* a fetch in flight brings it anyway */
+	a = xmalloc(sizeof(*a) + strlen(j->domain) + 1);
+	a->at = now;
+	memcpy(a->domain, j->domain, strlen(j->domain) + 1);
+	a->next = attempts;
+	attempts = a;
+	f = xcalloc(1, sizeof(*f));
+	str_copy(f->domain, sizeof(f->domain), j->domain);
+	str_copy(f->id, sizeof(f->id), c->id);
+	f->refresh = true;
+	f->started = true;
+	f->next = fetches;
+	fetches = f;
+	log_info("queue=%s event=mta-sts domain=%s id=%s status=refreshing "
+		 "fetched=%lld expires=%lld", j->qid, j->domain, c->id,
+		 (long long)c->fetched, (long long)c->expires);
+	fetch_resolve(f);	/* may call on_fetched at once */
+}
+
 static void on_fetched(void *arg, const struct buf *body, const char *error)
 {
 	struct sts_fetch *f = arg;
@@ -159,6 +243,8 @@ static void on_fetched(void *arg, const struct buf *body, const char *error)
 	f->fetch = NULL;	/* done: freed by mtasts_fetch */
 	fetch_unlink(f);
 	ok = body != NULL && fetched_store(f, body, &why);
+	if (f->refresh)
+		refresh_done(f, ok, why);
 	/* then() may finish (and free) its job: the list is ours now */
 	for (size_t i = 0; i < f->nwaiters; i++) {
 		struct job *j = f->waiters[i];
@@ -271,6 +357,8 @@ static void txt_decide(struct job *j, const struct dnsq_answer *a)
 	if (fresh && !sts_apply(j, c.id, &c.policy, "cache"))
 		log_warn("queue=%s event=mta-sts domain=%s status=cache-invalid",
 			 j->qid, j->domain);
+	else if (fresh && have_txt)
+		refresh_maybe(j, &c);
 	spool_mtasts_free(&c);
 	sts_continue(j);
 }
@@ -484,6 +572,11 @@ void outbound_mtasts_shutdown(void)
 		struct sts_fetch *f = fetches;
 		fetches = f->next;
 		fetch_free(f);		/* its DNS questions die with the resolver */
+	}
+	while (attempts != NULL) {
+		struct sts_attempt *a = attempts;
+		attempts = a->next;
+		free(a);
 	}
 	mtasts_fetch_shutdown();
 }

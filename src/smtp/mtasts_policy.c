@@ -131,6 +131,18 @@ void mtasts_policy_free(struct mtasts_policy *p)
 	memset(p, 0, sizeof(*p));
 }
 
+bool mtasts_refresh_due(time_t fetched, time_t expires, time_t now)
+{
+	time_t after;
+
+	if (expires <= fetched)
+		return true;
+	after = (expires - fetched) / 2;
+	if (after > MTASTS_REFRESH_MAX)
+		after = MTASTS_REFRESH_MAX;
+	return now - fetched >= after;
+}
+
 const char *mtasts_mode_name(enum mtasts_mode m)
 {
 	return m == MTASTS_MODE_ENFORCE ? "enforce" :

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* §3.1: id = 1*32(ALPHA / DIGIT). */
 #define MTASTS_ID_MAX 32
@@ -60,6 +61,12 @@ void mtasts_policy_free(struct mtasts_policy *p);
 bool mtasts_mx_match(const char *pattern, const char *host);
 /* Does any mx pattern of the policy match host? */
 bool mtasts_policy_allows(const struct mtasts_policy *p, const char *host);
+/* §5.1 asks senders to refresh a cached policy before it expires rather
+ * than let it go cold: when a policy still in date is used, it is fetched
+ * again in the background once half its lifetime, and at most
+ * MTASTS_REFRESH_MAX seconds, has passed since it was fetched. */
+#define MTASTS_REFRESH_MAX 86400
+bool mtasts_refresh_due(time_t fetched, time_t expires, time_t now);
 /* "none", "testing", "enforce". */
 const char *mtasts_mode_name(enum mtasts_mode m);
 

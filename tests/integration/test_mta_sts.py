@@ -10,6 +10,7 @@ Port 443 needs root (as in CI); the tests skip otherwise.
 import http.server
 import os
 import re
+import sqlite3
 import ssl
 import threading
 import time
@@ -189,3 +190,68 @@ def test_no_record_no_cache_is_opportunistic(sts):
     assert wait_log(a, sent_line())
     assert "event=mta-sts " not in a.log() and "verified=mta-sts" not in a.log()
     assert web.hits == 0
+
+
+def age_cache(srv, seconds):
+    """Move the cached policy's fetch time back by seconds (its expiry
+    stays): as if it had been fetched that long ago."""
+    db = sqlite3.connect(os.path.join(srv.data, "queue", "queue.db"), timeout=10)
+    with db:
+        db.execute("UPDATE mta_sts SET fetched = fetched - ? WHERE domain = "
+                   "'b.test'", (seconds,))
+    row = db.execute("SELECT policy, fetched FROM mta_sts WHERE domain = "
+                     "'b.test'").fetchone()
+    db.close()
+    return row
+
+
+def cached(srv):
+    db = sqlite3.connect(os.path.join(srv.data, "queue", "queue.db"), timeout=10)
+    row = db.execute("SELECT policy, fetched, expires FROM mta_sts WHERE "
+                     "domain = 'b.test'").fetchone()
+    db.close()
+    return row
+
+
+def test_policy_in_use_is_refreshed_before_it_expires(sts):
+    a, b, web = sts()
+    submit(a, ["bob@b.test"], message("sts-warm-1"))
+    assert len(b.wait_messages("bob@b.test", 1)) == 1, a.log()[-4000:]
+    # A day later, same id: the cached policy is used at once and fetched
+    # again beside it; the new text (a longer max_age) replaces the cache.
+    age_cache(a, 86400 + 60)
+    web.policy = ENFORCE.replace("max_age: 86400", "max_age: 604800")
+    submit(a, ["bob@b.test"], message("sts-warm-2"))
+    assert len(b.wait_messages("bob@b.test", 2)) == 2, a.log()[-4000:]
+    assert wait_log(a, r"event=mta-sts domain=b\.test mode=enforce id=1 "
+                    r"source=cache"), a.log()[-3000:]
+    assert wait_log(a, r"event=mta-sts domain=b\.test id=1 status=refreshed"), \
+        a.log()[-3000:]
+    assert web.hits == 2
+    policy, fetched, expires = cached(a)
+    assert b"max_age: 604800" in (policy if isinstance(policy, bytes)
+                                  else policy.encode())
+    assert expires - fetched == 604800 and abs(fetched - time.time()) < 60
+    # Fresh again: the next message neither waits nor fetches.
+    submit(a, ["bob@b.test"], message("sts-warm-3"))
+    assert len(b.wait_messages("bob@b.test", 3)) == 3, a.log()[-4000:]
+    assert wait_log(a, sent_line() + r" .*verified=mta-sts", count=3)
+    assert web.hits == 2
+
+
+def test_failed_refresh_keeps_the_policy_and_waits_an_hour(sts):
+    a, b, web = sts()
+    submit(a, ["bob@b.test"], message("sts-cold-1"))
+    assert len(b.wait_messages("bob@b.test", 1)) == 1, a.log()[-4000:]
+    web.stop()
+    policy_before, _ = age_cache(a, 86400 + 60)
+    for i in (2, 3):
+        submit(a, ["bob@b.test"], message(f"sts-cold-{i}"))
+        assert len(b.wait_messages("bob@b.test", i)) == i, a.log()[-4000:]
+    assert wait_log(a, r"event=mta-sts domain=b\.test id=1 "
+                    r"status=refresh-failed"), a.log()[-3000:]
+    # Both went out under the cached enforce policy; one refresh attempt.
+    assert wait_log(a, sent_line() + r" .*verified=mta-sts", count=3)
+    assert a.log().count("status=refresh-failed") == 1
+    assert a.log().count("status=refreshing") == 1
+    assert cached(a)[0] == policy_before

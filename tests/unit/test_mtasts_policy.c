@@ -221,6 +221,25 @@ TEST(policy_allows)
 	mtasts_policy_free(&p);
 }
 
+TEST(refresh_due)
+{
+	const time_t t = 1700000000, week = 7 * 86400;
+
+	/* a week's policy: refreshed a day after its fetch, not before */
+	CHECK(!mtasts_refresh_due(t, t + week, t));
+	CHECK(!mtasts_refresh_due(t, t + week, t + 86399));
+	CHECK(mtasts_refresh_due(t, t + week, t + 86400));
+	/* an hour's policy: after half an hour */
+	CHECK(!mtasts_refresh_due(t, t + 3600, t + 1799));
+	CHECK(mtasts_refresh_due(t, t + 3600, t + 1800));
+	/* a year's policy (the cap): still a day */
+	CHECK(mtasts_refresh_due(t, t + 31557600, t + 86400));
+	CHECK(!mtasts_refresh_due(t, t + 31557600, t + 3600));
+	/* max_age 0 or a clock set back: due at once, never negative waits */
+	CHECK(mtasts_refresh_due(t, t, t));
+	CHECK(!mtasts_refresh_due(t, t + week, t - 100));
+}
+
 int main(void)
 {
 	RUN(txt_table);
@@ -230,5 +249,6 @@ int main(void)
 	RUN(policy_limits);
 	RUN(match_table);
 	RUN(policy_allows);
+	RUN(refresh_due);
 	return test_summary();
 }
