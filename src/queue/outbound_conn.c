@@ -232,6 +232,8 @@ static void job_step(struct job *j)
 			break;
 		case SMTP_CLIENT_READY:
 			if (!j->sent) {
+				if (j->ssl == NULL)
+					outbound_mtasts_cleartext(j);
 				send_message(j);
 			} else {
 				smtp_client_quit(j->c);

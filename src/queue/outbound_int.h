@@ -154,6 +154,9 @@ int outbound_mtasts_verify_setup(struct job *j, SSL *ssl);
 /* After the handshake: enforce refuses an unverified peer (reason in
  * why); testing logs it and goes on. Sets j->tls_verified. */
 bool outbound_mtasts_verified(struct job *j, SSL *ssl, struct buf *why);
+/* The session is ready without TLS (no STARTTLS offered): under a testing
+ * policy, say what enforce would have refused. */
+void outbound_mtasts_cleartext(const struct job *j);
 /* Free the MTA-STS state of j (from job_free). */
 void outbound_mtasts_free(struct job *j);
 /* Stop the fetches in flight (from outbound_shutdown). */

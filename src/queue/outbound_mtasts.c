@@ -547,6 +547,15 @@ bool outbound_mtasts_verified(struct job *j, SSL *ssl, struct buf *why)
 	return false;
 }
 
+void outbound_mtasts_cleartext(const struct job *j)
+{
+	if (j->tls_auth != OUTBOUND_TLS_MTASTS_TESTING || j->sts == NULL)
+		return;
+	log_info("queue=%s event=mta-sts-testing domain=%s host=%s id=%s "
+		 "reason=\"no STARTTLS\" action=\"sent anyway (mode testing)\"",
+		 j->qid, j->domain, j->host, j->sts->id);
+}
+
 /* ---- lifetime ---- */
 
 void outbound_mtasts_free(struct job *j)

@@ -19,7 +19,7 @@ import pytest
 
 from dnsworld import dns_world  # noqa: F401  (the fixture)
 from testca import TestCA, use_cert
-from test_outbound import message, sender_conf, submit, wait_log
+from test_outbound import FakeSmtp, message, sender_conf, submit, wait_log
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0,
                                 reason="the policy server needs port 443 (root)")
@@ -89,13 +89,14 @@ def records(policy_addr, sts_id="1", txt=True):
 
 @pytest.fixture
 def sts(make_server, dns_world, server_root):
-    """make(policy, b_cert='ca'|'self', txt=True) -> (A, B, policy server)."""
+    """make(policy, b_cert='ca'|'self', txt=True, start_b=True) -> (A, B,
+    policy server); B not started: its port is free for a FakeSmtp."""
     ca = TestCA(server_root)
     mx_cert = ca.issue("mx.b.test")[:2]
     web_cert = ca.issue("mta-sts.b.test")[:2]
     made = []
 
-    def make(policy=ENFORCE, b_cert="ca", txt=True):
+    def make(policy=ENFORCE, b_cert="ca", txt=True, start_b=True):
         web = PolicyServer(*web_cert, policy)
         made.append(web)
         # TTL 1 s: a changed TXT record is seen by A's resolver soon after
@@ -107,7 +108,8 @@ def sts(make_server, dns_world, server_root):
         a = make_server(sender_conf(b.port, f"ca_file = {ca.cert}\n"),
                         users=("alice@a.test",), domains="a.test", dns=w.forwarder)
         a.world = w
-        b.start()
+        if start_b:
+            b.start()
         return a, b, web
 
     yield make
@@ -155,6 +157,30 @@ def test_testing_mode_delivers_and_logs(sts):
     assert wait_log(a, r"event=mta-sts-testing domain=b\.test host=mx\.b\.test "
                     r"id=1 reason=\"certificate not verified")
     assert wait_log(a, sent_line() + r" .*verified=no")
+
+
+@pytest.mark.parametrize("mode", ["testing", "enforce"])
+def test_mx_without_starttls(sts, mode):
+    """testing: sent in cleartext, with a line saying enforce would not
+    have; enforce: never in cleartext, deferred."""
+    a, b, web = sts(policy=ENFORCE.replace("enforce", mode), start_b=False)
+    fake = FakeSmtp(b.port, b"250 ok", data_reply=b"250 ok")     # no STARTTLS
+    try:
+        submit(a, ["bob@b.test"], message("sts-cleartext-" + mode))
+        if mode == "testing":
+            assert wait_log(a, r"to=<bob@b\.test> relay=mx\.b\.test\S* "
+                            r"tls=none status=sent"), a.log()[-3000:]
+            assert wait_log(a, r"event=mta-sts-testing domain=b\.test "
+                            r"host=mx\.b\.test id=1 reason=\"no STARTTLS\" "
+                            r"action=\"sent anyway \(mode testing\)\"")
+            assert len(fake.messages) == 1
+        else:
+            assert wait_log(a, r"to=<bob@b\.test> .*status=deferred .*"
+                            r"does not offer STARTTLS"), a.log()[-3000:]
+            assert fake.rcpts == 0 and fake.messages == []
+            assert "mta-sts-testing" not in a.log()
+    finally:
+        fake.close()
 
 
 def test_cached_policy_used_when_server_down(sts):
