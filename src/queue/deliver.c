@@ -59,16 +59,22 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Arm the indexing timer to fire in ms milliseconds. */
+static void fts_after(int64_t ms)
+{
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+
+	evtimer_add(fts_ev, &tv);
+}
+
 /* One step of full-text indexing for the first store that needs it. */
 static void on_fts(evutil_socket_t fd, short what, void *arg)
 {
-	struct timeval next = { 0, 1000 };
 	int64_t quiet = now_ms() - last_pass_ms;
 
 	(void)fd; (void)what; (void)arg;
 	if (quiet < FTS_IDLE_MS) {	/* still busy: look again later */
-		struct timeval later = { 0, (FTS_IDLE_MS - quiet) * 1000 };
-		evtimer_add(fts_ev, &later);
+		fts_after(FTS_IDLE_MS - quiet);
 		return;
 	}
 	for (size_t i = 0; i < nstores; i++) {
@@ -84,19 +90,17 @@ static void on_fts(evutil_socket_t fd, short what, void *arg)
 		} else if (done < FTS_STEP) {
 			stores[i].fts_due = false;
 		}
-		evtimer_add(fts_ev, &next);	/* more, after other events */
+		fts_after(1);	/* more, after other events */
 		return;
 	}
 }
 
 static void schedule_fts(void)
 {
-	struct timeval later = { 0, FTS_IDLE_MS * 1000 };
-
 	if (fts_ev == NULL)
 		fts_ev = evtimer_new(proc_base, on_fts, NULL);
 	if (!evtimer_pending(fts_ev, NULL))
-		evtimer_add(fts_ev, &later);
+		fts_after(FTS_IDLE_MS);
 }
 
 int deliver_init(const char **error_r)
