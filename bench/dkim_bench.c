@@ -112,7 +112,7 @@ static void verify_once(const struct bench_key *k, const struct buf *signed_msg)
 {
 	struct dkim_verify *v = dkim_verify_new(NULL);
 	char *rr = k->record.ptr;
-	struct dnsq_answer a = { DNSQ_OK, 1, &rr, NULL };
+	struct dnsq_answer a = { DNSQ_OK, 1, &rr, NULL, NULL };
 	const struct dkim_result *r;
 
 	for (size_t off = 0; off < signed_msg->len; off += BENCH_FEED_CHUNK)

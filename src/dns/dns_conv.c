@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unbound.h>
 
 #include "lib/buf.h"
@@ -220,6 +221,25 @@ static enum dnsq_rcode result_rcode(int err, const struct ub_result *r)
 	return DNSQ_OK;
 }
 
+/* r's canonical name without its trailing dot, when CNAMEs led from the
+ * question's name to another; NULL otherwise. */
+static char *canon_name(const struct ub_result *r)
+{
+	size_t qn, cn;
+
+	if (r->canonname == NULL || r->qname == NULL)
+		return NULL;
+	qn = strlen(r->qname);
+	cn = strlen(r->canonname);
+	if (qn > 0 && r->qname[qn - 1] == '.')
+		qn--;
+	if (cn > 0 && r->canonname[cn - 1] == '.')
+		cn--;
+	if (cn == 0 || (cn == qn && strncasecmp(r->canonname, r->qname, cn) == 0))
+		return NULL;
+	return xstrndup(r->canonname, cn);
+}
+
 void dns_answer_convert(struct dnsq_answer *a, int type, int err,
 			const struct ub_result *r)
 {
@@ -253,7 +273,9 @@ void dns_answer_convert(struct dnsq_answer *a, int type, int err,
 	if (a->n == 0) {
 		dns_answer_free(a);
 		a->rcode = DNSQ_NODATA;
+		return;
 	}
+	a->canon = canon_name(r);
 }
 
 bool dns_result_secure(int err, const struct ub_result *r)
@@ -267,7 +289,9 @@ void dns_answer_free(struct dnsq_answer *a)
 		free(a->rr[i]);
 	free(a->rr);
 	free(a->rr_len);
+	free(a->canon);
 	a->rr = NULL;
 	a->rr_len = NULL;
+	a->canon = NULL;
 	a->n = 0;
 }

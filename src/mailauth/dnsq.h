@@ -47,6 +47,9 @@ struct dnsq_answer {
 	size_t n;
 	char **rr;
 	size_t *rr_len;
+	/* The owner name of the records after CNAMEs were followed, when it
+	 * is not the name asked (no trailing dot); NULL otherwise. */
+	char *canon;
 };
 
 /* "A", "TXT", ... for logs ("?" for other types). */

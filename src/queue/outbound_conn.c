@@ -566,7 +566,7 @@ static void on_addr(void *arg, const struct dnsq_answer *a, bool secure)
 	struct addr_q *q = arg;
 	struct job *j = q->j;
 
-	outbound_dane_addr_secure(j, q->slot, secure);	/* RFC 7672 §2.2 */
+	outbound_dane_addr(j, q->slot, a, secure);	/* RFC 7672 §2.2 */
 	answer_copy(&j->addrs[q->slot], a);
 	if (--j->dns_pending == 0)
 		addrs_done(j);

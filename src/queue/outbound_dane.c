@@ -4,8 +4,13 @@
  * Resolution (outbound_conn.c) notes whether the MX answer and each
  * address answer were DNSSEC-validated; once the targets are known, the
  * TLSA records of every MX host whose MX and addresses were validated are
- * asked (`_PORT._tcp.HOST`, RFC 7672 §2.2, §3). Before connecting to a
- * host, outbound_tls_policy() picks its policy:
+ * asked (`_PORT._tcp.HOST`, RFC 7672 §2.2, §3). When the host's addresses
+ * came through CNAMEs (validated with them), the TLSA base domain is the
+ * expanded name first and, only if that has securely no records, the MX
+ * host name (RFC 7672 §2.2.2, RFC 7671 §7); the names the certificate may
+ * carry under DANE-TA are then the base domain, the MX host name and the
+ * domain (§3.2.2). Before connecting to a host, outbound_tls_policy()
+ * picks its policy:
  *
  *   TLSA lookup failed (SERVFAIL, bogus)   skip the host, 4.7.5 (§2.2)
  *   validated TLSA with usable records     STARTTLS required, verified
@@ -16,9 +21,7 @@
  * (RFC 8461) adds an `else if` branch: DANE first, MTA-STS only where DANE
  * does not apply (RFC 8461 §2).
  *
- * Not done: RFC 7672 §2.2.2 CNAME expansion of MX host names (TLSA is
- * asked at the name the MX record gives, and libunbound follows a CNAME
- * of the TLSA name itself); DANE for the relay host. */
+ * Not done: DANE for the relay host. */
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
@@ -46,6 +49,8 @@ enum dane_state {
 struct dane_host {
 	struct job *j;
 	size_t idx;
+	const char *base;	/* the TLSA base domain asked last */
+	bool expanded;		/* base is the CNAME-expanded name */
 	enum dane_state state;
 	struct tlsa_rr *rrs;	/* the usable records */
 	size_t n;
@@ -53,6 +58,7 @@ struct dane_host {
 
 struct outbound_dane {
 	bool *addr_secure;	/* per j->addrs slot: validated */
+	char **addr_canon;	/* per j->addrs slot: CNAME-expanded name */
 	size_t naddr;
 	struct dane_host *hosts;	/* per j->mx.hosts; NULL: not asked */
 	size_t nhosts;
@@ -68,16 +74,33 @@ static struct outbound_dane *dane_of(struct job *j)
 	return j->dane;
 }
 
-void outbound_dane_addr_secure(struct job *j, size_t slot, bool secure)
+void outbound_dane_addr(struct job *j, size_t slot, const struct dnsq_answer *a,
+			bool secure)
 {
 	struct outbound_dane *d = dane_of(j);
 
 	if (d->addr_secure == NULL) {
 		d->naddr = 2 * j->mx.n;
 		d->addr_secure = xcalloc(d->naddr ? d->naddr : 1, sizeof(bool));
+		d->addr_canon = xcalloc(d->naddr ? d->naddr : 1, sizeof(char *));
 	}
-	if (slot < d->naddr)
-		d->addr_secure[slot] = secure;
+	if (slot >= d->naddr)
+		return;
+	d->addr_secure[slot] = secure;
+	if (a->rcode == DNSQ_OK && a->canon != NULL && d->addr_canon[slot] == NULL)
+		d->addr_canon[slot] = xstrdup(a->canon);
+}
+
+/* The CNAME-expanded name of MX host i (its first address answer that
+ * has one), or NULL when its addresses are the MX host name's own. */
+static const char *host_canon(const struct job *j, size_t i)
+{
+	const struct outbound_dane *d = j->dane;
+
+	for (size_t k = 2 * i; k < 2 * i + 2 && k < d->naddr; k++)
+		if (j->addrs[k].rcode == DNSQ_OK && d->addr_canon[k] != NULL)
+			return d->addr_canon[k];
+	return NULL;
 }
 
 /* RFC 7672 §2.2: every address answer of the host that gave addresses
@@ -119,9 +142,12 @@ static void tlsa_collect(struct job *j, struct dane_host *h,
 		h->rrs[h->n++] = rr;
 	}
 	h->state = h->n > 0 ? DANE_TLSA : DANE_NONE;
-	log_info("queue=%s event=dane host=%s tlsa=%zu usable=%zu%s", j->qid, host,
+	log_info("queue=%s event=dane host=%s%s%s tlsa=%zu usable=%zu%s", j->qid,
+		 host, h->expanded ? " base=" : "", h->expanded ? h->base : "",
 		 a->n, h->n, h->n ? " tls=required" : " tls=opportunistic");
 }
+
+static void tlsa_ask(struct job *j, struct dane_host *h, const char *base);
 
 static void on_tlsa(void *arg, const struct dnsq_answer *a, bool secure)
 {
@@ -129,7 +155,15 @@ static void on_tlsa(void *arg, const struct dnsq_answer *a, bool secure)
 	struct job *j = h->j;
 	struct outbound_dane *d = j->dane;
 
-	if (a->rcode == DNSQ_TEMPFAIL)		/* SERVFAIL, bogus, timeout */
+	if (h->expanded && secure && (a->rcode == DNSQ_NXDOMAIN ||
+				      a->rcode == DNSQ_NODATA)) {
+		/* §2.2.2: none at the expanded name; the MX host name next */
+		const char *host = j->mx.hosts[h->idx].name;
+		log_debug("queue=%s event=dane host=%s base=%s tlsa=none "
+			  "next=%s", j->qid, host, h->base, host);
+		h->expanded = false;
+		tlsa_ask(j, h, host);
+	} else if (a->rcode == DNSQ_TEMPFAIL)	/* SERVFAIL, bogus, timeout */
 		h->state = DANE_FAIL;
 	else if (a->rcode == DNSQ_OK && secure)
 		tlsa_collect(j, h, a);
@@ -140,16 +174,17 @@ static void on_tlsa(void *arg, const struct dnsq_answer *a, bool secure)
 		d->done(j);
 }
 
-/* Ask the TLSA records of MX host i (RFC 7672 §3: _PORT._tcp.HOST). */
-static void tlsa_ask(struct job *j, size_t i)
+/* Ask the TLSA records of an MX host at base (RFC 7672 §3:
+ * _PORT._tcp.BASE). */
+static void tlsa_ask(struct job *j, struct dane_host *h, const char *base)
 {
 	struct outbound_dane *d = j->dane;
-	struct dane_host *h = &d->hosts[i];
 	struct dnsq q = { DNSQ_TLSA, "" };
 	uint64_t id;
 	int n = snprintf(q.name, sizeof(q.name), "_%u._tcp.%s",
-			 (unsigned)j->port, j->mx.hosts[i].name);
+			 (unsigned)j->port, base);
 
+	h->base = base;
 	if (n < 0 || (size_t)n > DNSQ_NAME_MAX)
 		return;		/* no such name can exist: no TLSA */
 	d->pending++;
@@ -174,10 +209,16 @@ void outbound_dane_lookup(struct job *j, void (*done)(struct job *j))
 	d->hosts = xcalloc(d->nhosts ? d->nhosts : 1, sizeof(*d->hosts));
 	d->pending = 1;		/* done() once, after every question is out */
 	for (size_t i = 0; i < d->nhosts; i++) {
-		d->hosts[i].j = j;
-		d->hosts[i].idx = i;
-		if (host_secure(j, i))
-			tlsa_ask(j, i);
+		struct dane_host *h = &d->hosts[i];
+		const char *canon;
+		h->j = j;
+		h->idx = i;
+		h->base = j->mx.hosts[i].name;
+		if (!host_secure(j, i))
+			continue;
+		canon = host_canon(j, i);
+		h->expanded = canon != NULL;
+		tlsa_ask(j, h, canon != NULL ? canon : h->base);
 	}
 	if (--d->pending == 0)
 		done(j);
@@ -195,6 +236,9 @@ void outbound_dane_free(struct job *j)
 		free(d->hosts[i].rrs);
 	}
 	free(d->hosts);
+	for (size_t k = 0; d->addr_canon != NULL && k < d->naddr; k++)
+		free(d->addr_canon[k]);
+	free(d->addr_canon);
 	free(d->addr_secure);
 	free(d);
 	j->dane = NULL;
@@ -259,10 +303,14 @@ static int dane_setup(struct job *j, SSL *ssl)
 			return -1;
 		enabled = outbound_tls_ctx;
 	}
-	/* §3.2.2: reference identifiers, the MX host name and the domain */
-	if (SSL_dane_enable(ssl, j->host) <= 0)
+	/* §3.2.2: reference identifiers, the TLSA base domain (the expanded
+	 * name after CNAMEs), the MX host name and the domain */
+	if (SSL_dane_enable(ssl, h->base) <= 0)
 		return -1;
-	if (strcasecmp(j->host, j->domain) != 0 && SSL_add1_host(ssl, j->domain) != 1)
+	if (strcasecmp(j->host, h->base) != 0 && SSL_add1_host(ssl, j->host) != 1)
+		return -1;
+	if (strcasecmp(j->domain, h->base) != 0 &&
+	    strcasecmp(j->domain, j->host) != 0 && SSL_add1_host(ssl, j->domain) != 1)
 		return -1;
 	SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 	/* §3.1.1: DANE-EE checks neither names nor validity dates */

@@ -25,7 +25,7 @@ static void answer(struct dkim_verify *v, size_t i, uint8_t pick)
 {
 	const struct dnsq *q = dkim_verify_query(v, i);
 	char *rr[2] = { junk_rec, ed_rec };
-	struct dnsq_answer a = { DNSQ_OK, 2, rr, NULL };
+	struct dnsq_answer a = { DNSQ_OK, 2, rr, NULL, NULL };
 
 	if (q == NULL)
 		return;

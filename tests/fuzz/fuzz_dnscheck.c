@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char *const addrs[] = { "192.0.2.1", "2001:db8::1" };
 	char *rr[RECORDS_MAX];
 	size_t rr_len[RECORDS_MAX], n = 0, start = 0;
-	struct dnsq_answer txt = { DNSQ_OK, 0, rr, rr_len };
+	struct dnsq_answer txt = { DNSQ_OK, 0, rr, rr_len, NULL };
 	struct dnsrec_domain want = {
 		.domain = "example.org", .hostname = "mail.example.org",
 		.addrs = addrs, .naddrs = 2, .dmarc_policy = DNSREC_DMARC_QUARANTINE,

@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		len[n++] = i - start;
 		start = i + 1;
 	}
-	struct dnsq_answer a = { DNSQ_OK, n, rr, len };
+	struct dnsq_answer a = { DNSQ_OK, n, rr, len, NULL };
 	if (mx_list_build("dest.example", &a, &opt, &l, &st, &err) == MX_OK) {
 		if (l.n == 0 || l.n > 5)
 			abort();

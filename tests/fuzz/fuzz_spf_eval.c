@@ -40,7 +40,7 @@ static char *next_line(struct input *in, size_t *len_r)
 
 static void answer(struct spf_eval *e, struct input *in)
 {
-	struct dnsq_answer a = { DNSQ_NXDOMAIN, 0, NULL, NULL };
+	struct dnsq_answer a = { DNSQ_NXDOMAIN, 0, NULL, NULL, NULL };
 	char *rr[16];
 	size_t len[16];
 	uint8_t b;

@@ -26,11 +26,12 @@ RECORDS = [
 @pytest.fixture
 def dane(make_server, dns_world, server_root, tls_files):
     """make(tlsa, ...) -> (A, B, port): TLSA records (rdata strings, or a
-    function of B's port and certificate) at _PORT._tcp.mx.b.test."""
+    function of B's port and certificate) at _PORT._tcp.mx.b.test, or a
+    dict {host: such records} for _PORT._tcp.HOST; records: the world."""
 
     def make(tlsa=(), dnssec=True, a_extra="", start_b=True, b_cert=None,
-             servfail_zones=()):
-        w = dns_world(RECORDS, dnssec=dnssec, servfail_zones=servfail_zones)
+             servfail_zones=(), records=RECORDS):
+        w = dns_world(records, dnssec=dnssec, servfail_zones=servfail_zones)
         b = make_server("", users=("bob@b.test",), domains="b.test",
                         dns=w.forwarder, start=False)
         cert, key = b_cert or tls_files
@@ -43,9 +44,10 @@ def dane(make_server, dns_world, server_root, tls_files):
             dns += f"trust_anchor = {ta}\n"
         a = make_server(sender_conf(b.port, f"{a_extra}\n{dns}"),
                         users=("alice@a.test",), domains="a.test", dns=w.forwarder)
-        rrs = tlsa(b.port, cert) if callable(tlsa) else tlsa
-        w.set_records(RECORDS + [(f"_{b.port}._tcp.mx.b.test", "TLSA", r)
-                                 for r in rrs])
+        at = tlsa if isinstance(tlsa, dict) else {"mx.b.test": tlsa}
+        w.set_records(records + [
+            (f"_{b.port}._tcp.{host}", "TLSA", r) for host, rrs in at.items()
+            for r in (rrs(b.port, cert) if callable(rrs) else rrs)])
         if start_b:
             b.start()
         return a, b, b.port
@@ -164,3 +166,51 @@ def test_dane_off_by_configuration(dane):
     submit(a, ["bob@b.test"], message("dane-off"))
     assert len(b.wait_messages("bob@b.test", 1)) == 1, a.log()[-4000:]
     assert sent_line(a, "no")
+
+
+# RFC 7672 §2.2.2 / RFC 7671 §7: B's MX host is an alias.
+CNAME_RECORDS = RECORDS[:3] + [
+    ("mx.b.test", "CNAME", "smtp.b.test."),
+    ("smtp.b.test", "A", "127.0.0.1"),
+]
+
+
+def ee_match(port, cert):
+    return ["3 1 1 " + spki_sha256(cert)]
+
+
+def test_cname_tlsa_at_the_expanded_name(dane):
+    a, b, port = dane({"smtp.b.test": ee_match}, records=CNAME_RECORDS)
+    submit(a, ["bob@b.test"], message("dane-cname"))
+    assert len(b.wait_messages("bob@b.test", 1)) == 1, a.log()[-4000:]
+    assert sent_line(a, "dane-ee"), a.log()[-3000:]
+    assert wait_log(a, r"event=dane host=mx\.b\.test base=smtp\.b\.test "
+                    r"tlsa=1 usable=1 tls=required")
+
+
+def test_cname_none_at_the_expanded_name_asks_the_mx_name(dane):
+    a, b, port = dane({"mx.b.test": ee_match}, records=CNAME_RECORDS)
+    submit(a, ["bob@b.test"], message("dane-cname-fallback"))
+    assert len(b.wait_messages("bob@b.test", 1)) == 1, a.log()[-4000:]
+    assert sent_line(a, "dane-ee"), a.log()[-3000:]
+    assert wait_log(a, r"event=dane host=mx\.b\.test tlsa=1 usable=1 "
+                    r"tls=required")
+
+
+def test_cname_expanded_name_comes_first(dane):
+    a, b, port = dane({"smtp.b.test": ["3 1 1 " + "00" * 32],
+                       "mx.b.test": ee_match}, records=CNAME_RECORDS)
+    submit(a, ["bob@b.test"], message("dane-cname-first"))
+    assert deferred(a, r"4\.7\.5 DANE: certificate not verified"), a.log()[-3000:]
+    assert b.messages("bob@b.test") == []
+
+
+def test_cname_dane_ta_accepts_the_expanded_name(dane, server_root):
+    """§3.2.2: the certificate may name the TLSA base domain."""
+    ca = TestCA(server_root)
+    chain, key, leaf = ca.issue("smtp.b.test")
+    a, b, port = dane({"smtp.b.test": ["2 1 1 " + spki_sha256(ca.cert)]},
+                      records=CNAME_RECORDS, b_cert=(chain, key))
+    submit(a, ["bob@b.test"], message("dane-cname-ta"))
+    assert len(b.wait_messages("bob@b.test", 1)) == 1, a.log()[-4000:]
+    assert sent_line(a, "dane-ta"), a.log()[-3000:]

@@ -178,7 +178,7 @@ static void lookup(const char *keys, const char *name, struct dnsq_answer *a,
 static void answer(struct dkim_verify *v, size_t i, const char *keys)
 {
 	struct buf store = BUF_INIT;
-	struct dnsq_answer a = { DNSQ_NXDOMAIN, 0, NULL, NULL };
+	struct dnsq_answer a = { DNSQ_NXDOMAIN, 0, NULL, NULL, NULL };
 	const struct dnsq *q = dkim_verify_query(v, i);
 	char *p;
 

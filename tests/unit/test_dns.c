@@ -257,6 +257,35 @@ TEST(answer_convert_long_name)
 	dns_answer_free(&a);
 }
 
+TEST(answer_convert_canon)
+{
+	unsigned char rd[4] = { 127, 0, 0, 1 };
+	char *data[2] = { (char *)rd, NULL };
+	int len[2] = { 4, 0 };
+	char qname[] = "mx.b.test", alias[] = "smtp.b.test.",
+	     same[] = "MX.B.Test.";
+	struct ub_result r = { .qname = qname, .data = data, .len = len,
+			       .havedata = 1 };
+	struct dnsq_answer a;
+
+	dns_answer_convert(&a, DNSQ_A, 0, &r);	/* no canonname */
+	CHECK(a.rcode == DNSQ_OK && a.canon == NULL);
+	dns_answer_free(&a);
+	r.canonname = same;			/* the question's own name */
+	dns_answer_convert(&a, DNSQ_A, 0, &r);
+	CHECK(a.canon == NULL);
+	dns_answer_free(&a);
+	r.canonname = alias;			/* followed a CNAME: no dot */
+	dns_answer_convert(&a, DNSQ_A, 0, &r);
+	CHECK_STREQ(a.canon != NULL ? a.canon : "", "smtp.b.test");
+	dns_answer_free(&a);
+	CHECK(a.canon == NULL);
+	r.havedata = 0;				/* NODATA: no name kept */
+	dns_answer_convert(&a, DNSQ_A, 0, &r);
+	CHECK(a.rcode == DNSQ_NODATA && a.canon == NULL);
+	dns_answer_free(&a);
+}
+
 /* ---- the resolver, answered by libunbound's built-in zones ---- */
 
 static int total_calls;	/* of on_answer(), all questions */
@@ -532,6 +561,7 @@ int main(void)
 	RUN(qname_escape_lengths);
 	RUN(answer_convert_table);
 	RUN(answer_convert_long_name);
+	RUN(answer_convert_canon);
 	RUN(async_local_answers);
 	RUN(async_timeout_and_cancel);
 	RUN(async_query_from_callback_and_free_pending);

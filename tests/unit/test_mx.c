@@ -12,7 +12,7 @@ static unsigned pick_first(void *arg, unsigned n) { (void)arg; return 0; }
 
 static struct dnsq_answer ans(enum dnsq_rcode rcode, char **rr, size_t n)
 {
-	struct dnsq_answer a = { rcode, n, rr, NULL };
+	struct dnsq_answer a = { rcode, n, rr, NULL, NULL };
 	return a;
 }
 

@@ -499,7 +499,7 @@ static void run_eval(const struct zrr *zone, struct spf_eval *e, struct run *out
 	memset(out, 0, sizeof(*out));
 	while ((out->result = spf_eval_step(e, &q)) == SPF_NEED_DNS &&
 	       guard++ < 200) {
-		struct dnsq_answer a = { DNSQ_NXDOMAIN, 0, NULL, NULL };
+		struct dnsq_answer a = { DNSQ_NXDOMAIN, 0, NULL, NULL, NULL };
 		char *rr[12];
 
 		if (out->nasked < 16)
@@ -729,7 +729,7 @@ TEST(eval_protocol)
 	char rec[] = "v=spf1 a:x.example.com\0 -all";
 	char *rr[1] = { rec };
 	size_t len[1] = { sizeof(rec) - 1 };
-	struct dnsq_answer a = { DNSQ_OK, 1, rr, len };
+	struct dnsq_answer a = { DNSQ_OK, 1, rr, len, NULL };
 	struct dnsq q, q2;
 
 	/* an answer with no question outstanding is ignored */
