@@ -185,8 +185,13 @@ static void tlsa_ask(struct job *j, struct dane_host *h, const char *base)
 			 (unsigned)j->port, base);
 
 	h->base = base;
-	if (n < 0 || (size_t)n > DNSQ_NAME_MAX)
+	if (n < 0 || (size_t)n > DNSQ_NAME_MAX) {
+		if (h->expanded) {	/* none can be there: the MX host name's */
+			h->expanded = false;
+			tlsa_ask(j, h, j->mx.hosts[h->idx].name);
+		}
 		return;		/* no such name can exist: no TLSA */
+	}
 	d->pending++;
 	if (outbound_resolver() == NULL ||
 	    dns_query(outbound_resolver(), &q, on_tlsa, h, &id) < 0) {
