@@ -185,17 +185,6 @@ void dnscheck_quote(struct buf *out, const char *p, size_t n)
 		buf_appends(out, "...");
 }
 
-bool dnscheck_name_eq(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-
-	if (la > 0 && a[la - 1] == '.')
-		la--;
-	if (lb > 0 && b[lb - 1] == '.')
-		lb--;
-	return la == lb && str_nieq(a, b, la);
-}
-
 bool dnscheck_addr_eq(const char *a, const char *b)
 {
 	unsigned char x[16], y[16];
@@ -489,7 +478,7 @@ static bool ptr_names(const struct dnsq_answer *ptr, const char *hostname,
 	for (size_t i = 0; i < ptr->n; i++) {
 		buf_printf(list, "%s", list->len ? ", " : "");
 		dnscheck_quote(list, ptr->rr[i], strlen(ptr->rr[i]));
-		found |= dnscheck_name_eq(ptr->rr[i], hostname);
+		found |= str_dname_eq(ptr->rr[i], hostname);
 	}
 	return found;
 }

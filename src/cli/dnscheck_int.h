@@ -13,8 +13,6 @@
 const char *dnscheck_rr(const struct dnsq_answer *a, size_t i, size_t *len);
 /* Append p[n] as printable ASCII, cut at DNSCHECK_TEXT_MAX with "...". */
 void dnscheck_quote(struct buf *out, const char *p, size_t n);
-/* Names equal ignoring ASCII case and one final dot? */
-bool dnscheck_name_eq(const char *a, const char *b);
 /* Same address, whatever its text form? */
 bool dnscheck_addr_eq(const char *a, const char *b);
 /* Why an answer has no records: "does not exist (NXDOMAIN)" ... */

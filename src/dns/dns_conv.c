@@ -10,10 +10,10 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unbound.h>
 
 #include "lib/buf.h"
+#include "lib/str.h"
 #include "lib/xalloc.h"
 
 /* Longest name on the wire, length bytes and root label included
@@ -225,19 +225,15 @@ static enum dnsq_rcode result_rcode(int err, const struct ub_result *r)
  * question's name to another; NULL otherwise. */
 static char *canon_name(const struct ub_result *r)
 {
-	size_t qn, cn;
+	size_t n;
 
-	if (r->canonname == NULL || r->qname == NULL)
+	if (r->canonname == NULL || r->qname == NULL ||
+	    str_dname_eq(r->canonname, r->qname))
 		return NULL;
-	qn = strlen(r->qname);
-	cn = strlen(r->canonname);
-	if (qn > 0 && r->qname[qn - 1] == '.')
-		qn--;
-	if (cn > 0 && r->canonname[cn - 1] == '.')
-		cn--;
-	if (cn == 0 || (cn == qn && strncasecmp(r->canonname, r->qname, cn) == 0))
-		return NULL;
-	return xstrndup(r->canonname, cn);
+	n = strlen(r->canonname);
+	if (n > 0 && r->canonname[n - 1] == '.')
+		n--;
+	return n > 0 ? xstrndup(r->canonname, n) : NULL;
 }
 
 void dns_answer_convert(struct dnsq_answer *a, int type, int err,

@@ -46,6 +46,17 @@ bool str_nieq(const char *a, const char *b, size_t n)
 	return true;
 }
 
+bool str_dname_eq(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la > 0 && a[la - 1] == '.')
+		la--;
+	if (lb > 0 && b[lb - 1] == '.')
+		lb--;
+	return la == lb && str_nieq(a, b, la);
+}
+
 bool str_iprefix(const char *s, const char *prefix)
 {
 	size_t n = strlen(prefix);

@@ -13,6 +13,9 @@ int str_copy(char *dst, size_t size, const char *src);
 bool str_ieq(const char *a, const char *b);
 bool str_nieq(const char *a, const char *b, size_t n);
 bool str_iprefix(const char *s, const char *prefix);
+/* The same DNS name: ASCII case-insensitive, one trailing dot ignored
+ * on either side ("MX.Example.org." is "mx.example.org"). */
+bool str_dname_eq(const char *a, const char *b);
 /* Lower-case ASCII letters in place. */
 void str_lower(char *s);
 /* Trim ASCII space/tab at both ends in place; returns s advanced. */

@@ -50,6 +50,10 @@ TEST(str_helpers)
 	CHECK(str_ieq("MaIL", "mail"));
 	CHECK(!str_ieq("mail", "mails"));
 	CHECK(str_iprefix("MAIL FROM:", "mail from:"));
+	CHECK(str_dname_eq("MX.Example.org.", "mx.example.org"));
+	CHECK(str_dname_eq("a.test", "A.TEST."));
+	CHECK(!str_dname_eq("mx.example.org", "mx.example.or"));
+	CHECK(!str_dname_eq("mx.example.org..", "mx.example.org"));
 	CHECK_INTEQ(str_to_u64("18446744073709551615", &v), 0);
 	CHECK(v == UINT64_MAX);
 	CHECK_INTEQ(str_to_u64("18446744073709551616", &v), -1);
