@@ -512,6 +512,7 @@ static void answer_copy(struct dnsq_answer *to, const struct dnsq_answer *a)
 	to->n = a->n;
 	to->rr = xcalloc(a->n ? a->n : 1, sizeof(*to->rr));
 	to->rr_len = NULL;
+	to->canon = a->canon != NULL ? xstrdup(a->canon) : NULL;
 	for (size_t i = 0; i < a->n; i++)
 		to->rr[i] = a->rr_len ? xstrndup(a->rr[i], a->rr_len[i]) :
 			    xstrdup(a->rr[i]);
@@ -566,7 +567,7 @@ static void on_addr(void *arg, const struct dnsq_answer *a, bool secure)
 	struct addr_q *q = arg;
 	struct job *j = q->j;
 
-	outbound_dane_addr(j, q->slot, a, secure);	/* RFC 7672 §2.2 */
+	outbound_dane_addr_secure(j, q->slot, secure);	/* RFC 7672 §2.2 */
 	answer_copy(&j->addrs[q->slot], a);
 	if (--j->dns_pending == 0)
 		addrs_done(j);

@@ -58,7 +58,6 @@ struct dane_host {
 
 struct outbound_dane {
 	bool *addr_secure;	/* per j->addrs slot: validated */
-	char **addr_canon;	/* per j->addrs slot: CNAME-expanded name */
 	size_t naddr;
 	struct dane_host *hosts;	/* per j->mx.hosts; NULL: not asked */
 	size_t nhosts;
@@ -74,32 +73,25 @@ static struct outbound_dane *dane_of(struct job *j)
 	return j->dane;
 }
 
-void outbound_dane_addr(struct job *j, size_t slot, const struct dnsq_answer *a,
-			bool secure)
+void outbound_dane_addr_secure(struct job *j, size_t slot, bool secure)
 {
 	struct outbound_dane *d = dane_of(j);
 
 	if (d->addr_secure == NULL) {
 		d->naddr = 2 * j->mx.n;
 		d->addr_secure = xcalloc(d->naddr ? d->naddr : 1, sizeof(bool));
-		d->addr_canon = xcalloc(d->naddr ? d->naddr : 1, sizeof(char *));
 	}
-	if (slot >= d->naddr)
-		return;
-	d->addr_secure[slot] = secure;
-	if (a->rcode == DNSQ_OK && a->canon != NULL && d->addr_canon[slot] == NULL)
-		d->addr_canon[slot] = xstrdup(a->canon);
+	if (slot < d->naddr)
+		d->addr_secure[slot] = secure;
 }
 
 /* The CNAME-expanded name of MX host i (its first address answer that
  * has one), or NULL when its addresses are the MX host name's own. */
 static const char *host_canon(const struct job *j, size_t i)
 {
-	const struct outbound_dane *d = j->dane;
-
-	for (size_t k = 2 * i; k < 2 * i + 2 && k < d->naddr; k++)
-		if (j->addrs[k].rcode == DNSQ_OK && d->addr_canon[k] != NULL)
-			return d->addr_canon[k];
+	for (size_t k = 2 * i; k < 2 * i + 2 && k < j->dane->naddr; k++)
+		if (j->addrs[k].rcode == DNSQ_OK && j->addrs[k].canon != NULL)
+			return j->addrs[k].canon;
 	return NULL;
 }
 
@@ -241,9 +233,6 @@ void outbound_dane_free(struct job *j)
 		free(d->hosts[i].rrs);
 	}
 	free(d->hosts);
-	for (size_t k = 0; d->addr_canon != NULL && k < d->naddr; k++)
-		free(d->addr_canon[k]);
-	free(d->addr_canon);
 	free(d->addr_secure);
 	free(d);
 	j->dane = NULL;

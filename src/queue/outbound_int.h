@@ -117,10 +117,8 @@ void outbound_conn_shutdown(void);
  * (RFC 8461 §2: only where DANE does not apply) MTA-STS, else
  * opportunistic TLS. */
 
-/* The answer a for address slot `slot` of j->addrs was (not) validated;
- * its CNAME-expanded name (a->canon) is kept for the TLSA lookup. */
-void outbound_dane_addr(struct job *j, size_t slot, const struct dnsq_answer *a,
-			bool secure);
+/* The answer for address slot `slot` of j->addrs was (not) validated. */
+void outbound_dane_addr_secure(struct job *j, size_t slot, bool secure);
 /* After the targets are known: ask TLSA of each MX host whose MX and
  * address answers were validated (RFC 7672 §2.2), then done(j); done
  * may run at once (nothing to ask) or later from the event loop. */
