@@ -118,6 +118,39 @@ static void fetch_unlink(struct sts_fetch *f)
 		}
 }
 
+/* The fetch in flight for domain: of policy id, or any when id is NULL. */
+static struct sts_fetch *fetch_find(const char *domain, const char *id)
+{
+	for (struct sts_fetch *f = fetches; f != NULL; f = f->next)
+		if (strcmp(f->domain, domain) == 0 &&
+		    (id == NULL || strcmp(f->id, id) == 0))
+			return f;
+	return NULL;
+}
+
+/* A new fetch of domain's policy id, in the list, not started. */
+static struct sts_fetch *fetch_new(const char *domain, const char *id)
+{
+	struct sts_fetch *f = xcalloc(1, sizeof(*f));
+
+	str_copy(f->domain, sizeof(f->domain), domain);
+	str_copy(f->id, sizeof(f->id), id);
+	f->next = fetches;
+	fetches = f;
+	return f;
+}
+
+static void fetch_resolve(struct sts_fetch *f);
+
+/* Start f unless it runs already (it may end at once, in on_fetched). */
+static void fetch_begin(struct sts_fetch *f)
+{
+	if (f->started)
+		return;
+	f->started = true;
+	fetch_resolve(f);
+}
+
 static void fetch_free(struct sts_fetch *f)
 {
 	if (f->fetch != NULL)
@@ -167,29 +200,35 @@ static void fetch_failed(struct sts_fetch *f, struct job *j, const char *why)
 
 /* ---- background refresh (§5.1) ---- */
 
-/* Drop the attempts older than REFRESH_RETRY and, with forget, domain's. */
-static bool attempt_recent(const char *domain, time_t now, bool forget)
+/* The link to domain's entry in attempts, NULL when it has none; entries
+ * older than REFRESH_RETRY are dropped on the way. */
+static struct sts_attempt **attempt_find(const char *domain, time_t now)
 {
 	struct sts_attempt **p = &attempts, *a;
-	bool recent = false;
 
 	while ((a = *p) != NULL) {
-		bool mine = strcmp(a->domain, domain) == 0;
-		if (now - a->at >= REFRESH_RETRY || (mine && forget)) {
+		if (now - a->at >= REFRESH_RETRY) {
 			*p = a->next;
 			free(a);
 			continue;
 		}
-		recent |= mine;
+		if (strcmp(a->domain, domain) == 0)
+			return p;
 		p = &a->next;
 	}
-	return recent;
+	return NULL;
 }
 
 static void refresh_done(const struct sts_fetch *f, bool ok, const char *why)
 {
+	struct sts_attempt **p, *a;
+
 	if (ok) {
-		attempt_recent(f->domain, time(NULL), true);
+		if ((p = attempt_find(f->domain, time(NULL))) != NULL) {
+			a = *p;		/* refreshed: the next one when due */
+			*p = a->next;
+			free(a);
+		}
 		log_info("event=mta-sts domain=%s id=%s status=refreshed",
 			 f->domain, f->id);
 	} else {
@@ -200,8 +239,6 @@ static void refresh_done(const struct sts_fetch *f, bool ok, const char *why)
 	}
 }
 
-static void fetch_resolve(struct sts_fetch *f);
-
 /* The policy of j's domain in the cache c, about to be used: fetch it
  * again without making j wait, when due and not tried lately. */
 static void refresh_maybe(const struct job *j, const struct spool_mtasts *c)
@@ -211,27 +248,20 @@ static void refresh_maybe(const struct job *j, const struct spool_mtasts *c)
 	struct sts_fetch *f;
 
 	if (!mtasts_refresh_due(c->fetched, c->expires, now) ||
-	    attempt_recent(j->domain, now, false))
+	    attempt_find(j->domain, now) != NULL ||
+	    fetch_find(j->domain, NULL) != NULL)  /* one in flight brings it */
 		return;
-	for (f = fetches; f != NULL; f = f->next)
-		if (strcmp(f->domain, j->domain) == 0)
-			return;		/* a fetch in flight brings it anyway */
 	a = xmalloc(sizeof(*a) + strlen(j->domain) + 1);
 	a->at = now;
 	memcpy(a->domain, j->domain, strlen(j->domain) + 1);
 	a->next = attempts;
 	attempts = a;
-	f = xcalloc(1, sizeof(*f));
-	str_copy(f->domain, sizeof(f->domain), j->domain);
-	str_copy(f->id, sizeof(f->id), c->id);
+	f = fetch_new(j->domain, c->id);
 	f->refresh = true;
-	f->started = true;
-	f->next = fetches;
-	fetches = f;
 	log_info("queue=%s event=mta-sts domain=%s id=%s status=refreshing "
 		 "fetched=%lld expires=%lld", j->qid, j->domain, c->id,
 		 (long long)c->fetched, (long long)c->expires);
-	fetch_resolve(f);	/* may call on_fetched at once */
+	fetch_begin(f);
 }
 
 static void on_fetched(void *arg, const struct buf *body, const char *error)
@@ -306,27 +336,17 @@ static void fetch_resolve(struct sts_fetch *f)
 /* Wait for the domain's policy fetch, starting it unless in flight. */
 static void fetch_join(struct job *j, const char *id)
 {
-	struct sts_fetch *f;
+	struct sts_fetch *f = fetch_find(j->domain, id);
 
-	for (f = fetches; f != NULL; f = f->next)
-		if (strcmp(f->domain, j->domain) == 0 && strcmp(f->id, id) == 0)
-			break;
 	if (f == NULL) {
-		f = xcalloc(1, sizeof(*f));
-		str_copy(f->domain, sizeof(f->domain), j->domain);
-		str_copy(f->id, sizeof(f->id), id);
-		f->next = fetches;
-		fetches = f;
+		f = fetch_new(j->domain, id);
 		log_debug("queue=%s event=mta-sts domain=%s status=fetching id=%s",
 			  j->qid, j->domain, id);
 	}
 	f->waiters = xrealloc(f->waiters, (f->nwaiters + 1) * sizeof(*f->waiters));
 	f->waiters[f->nwaiters++] = j;
 	j->sts->waiting = f;
-	if (!f->started) {
-		f->started = true;
-		fetch_resolve(f);	/* may call on_fetched at once */
-	}
+	fetch_begin(f);
 }
 
 /* ---- the TXT record and the cache (§5.1) ---- */
