@@ -218,25 +218,28 @@ def test_no_record_no_cache_is_opportunistic(sts):
     assert web.hits == 0
 
 
-def age_cache(srv, seconds):
-    """Move the cached policy's fetch time back by seconds (its expiry
-    stays): as if it had been fetched that long ago."""
-    db = sqlite3.connect(os.path.join(srv.data, "queue", "queue.db"), timeout=10)
-    with db:
-        db.execute("UPDATE mta_sts SET fetched = fetched - ? WHERE domain = "
-                   "'b.test'", (seconds,))
-    row = db.execute("SELECT policy, fetched FROM mta_sts WHERE domain = "
-                     "'b.test'").fetchone()
-    db.close()
-    return row
+def queue_db(srv):
+    return sqlite3.connect(os.path.join(srv.data, "queue", "queue.db"), timeout=10)
 
 
 def cached(srv):
-    db = sqlite3.connect(os.path.join(srv.data, "queue", "queue.db"), timeout=10)
+    """(policy, fetched, expires) of b.test's cached policy in A's queue.db."""
+    db = queue_db(srv)
     row = db.execute("SELECT policy, fetched, expires FROM mta_sts WHERE "
                      "domain = 'b.test'").fetchone()
     db.close()
     return row
+
+
+def age_cache(srv, seconds):
+    """Move the cached policy's fetch time back by seconds (its expiry
+    stays): as if it had been fetched that long ago. Returns cached()."""
+    db = queue_db(srv)
+    with db:
+        db.execute("UPDATE mta_sts SET fetched = fetched - ? WHERE domain = "
+                   "'b.test'", (seconds,))
+    db.close()
+    return cached(srv)
 
 
 def test_policy_in_use_is_refreshed_before_it_expires(sts):
@@ -270,7 +273,7 @@ def test_failed_refresh_keeps_the_policy_and_waits_an_hour(sts):
     submit(a, ["bob@b.test"], message("sts-cold-1"))
     assert len(b.wait_messages("bob@b.test", 1)) == 1, a.log()[-4000:]
     web.stop()
-    policy_before, _ = age_cache(a, 86400 + 60)
+    policy_before = age_cache(a, 86400 + 60)[0]
     for i in (2, 3):
         submit(a, ["bob@b.test"], message(f"sts-cold-{i}"))
         assert len(b.wait_messages("bob@b.test", i)) == i, a.log()[-4000:]
